@@ -1,0 +1,58 @@
+import type { FamilyDefinition } from '../handlers/runtime/family.js';
+
+/**
+ * The settings an EventFamily construct resolves for one family in one
+ * environment, as plain data. The construct synthesizes Terraform from it, and
+ * local mode runs its engines, gateway and pollers from the very same object,
+ * so nothing about a family is declared twice.
+ */
+export interface EventSourceSettings {
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  readonly batchSize: number;
+  readonly maximumBatchingWindowInSeconds: number;
+  readonly bisectBatchOnFunctionError: boolean;
+  /** Bounded: a poison batch must not block its shard for the stream's whole retention. */
+  readonly maximumRetryAttempts: number;
+  readonly maximumRecordAgeInSeconds: number;
+  readonly parallelizationFactor: number;
+  readonly reportBatchItemFailures: true;
+}
+
+export interface ProcessorSettings {
+  readonly functionName: string;
+  /** Lambda handler string inside the bundle, e.g. `index.handler`. */
+  readonly handler: string;
+  /** Folder of the esbuild bundle (relative to the repository root). */
+  readonly bundleDir: string;
+  readonly memorySize: number;
+  readonly timeoutSeconds: number;
+  readonly reservedConcurrency?: number;
+  /** The environment the function gets in AWS (local mode adds only endpoint variables). */
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+export interface StreamSettings {
+  readonly name: string;
+  readonly mode: 'PROVISIONED' | 'ON_DEMAND';
+  /** Shards of a provisioned stream; on-demand streams start with 4 in AWS. */
+  readonly shardCount: number;
+  readonly retentionHours: number;
+}
+
+export interface FamilyDeployment {
+  readonly family: FamilyDefinition;
+  readonly stream: StreamSettings;
+  readonly processor: ProcessorSettings;
+  readonly eventSource: EventSourceSettings;
+  readonly deadLetterQueueName: string;
+}
+
+/** What local mode needs from a PipelineStack besides its families. */
+export interface PipelineDeployment {
+  readonly project: string;
+  readonly environment: string;
+  readonly region: string;
+  readonly tableName: string;
+  readonly alertBusName: string;
+  readonly families: readonly FamilyDeployment[];
+}
