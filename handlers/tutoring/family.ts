@@ -1,4 +1,5 @@
 import { z } from 'zod/mini';
+import type { core } from 'zod/mini';
 import { defineFamily } from '../runtime/family.js';
 import { entityId, eventId, isoTimestamp } from '../runtime/fields.js';
 
@@ -7,7 +8,7 @@ const region = () => z.string().check(z.regex(/^[a-z][a-z0-9_-]{0,63}$/));
 const count = () => z.int().check(z.gte(0), z.lte(1_000_000));
 
 /** The seeds' operations-dashboard body: `{event_type, timestamp?, payload}`. */
-const kind = <Type extends string, Payload extends z.ZodMiniRawShape>(type: Type, payload: Payload) =>
+const kind = <Type extends string, Payload extends core.$ZodShape>(type: Type, payload: Payload) =>
   z.object({
     event_id: eventId(),
     event_type: z.literal(type),
