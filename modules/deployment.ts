@@ -47,12 +47,25 @@ export interface FamilyDeployment {
   readonly deadLetterQueueName: string;
 }
 
-/** What local mode needs from a PipelineStack besides its families. */
+export interface ApiSettings {
+  readonly name: string;
+  readonly stageName: string;
+  /** Stage-wide steady-state requests per second, and the token-bucket burst above it. */
+  readonly throttlingRateLimit: number;
+  readonly throttlingBurstLimit: number;
+  readonly apiKeyRequired: boolean;
+  readonly corsAllowOrigins: readonly string[];
+}
+
+/** What local mode needs from a PipelineStack: every family plus the shared resources. */
 export interface PipelineDeployment {
   readonly project: string;
   readonly environment: string;
   readonly region: string;
   readonly tableName: string;
+  /** Attribute holding each item's expiry in epoch seconds. */
+  readonly tableTtlAttribute: string;
   readonly alertBusName: string;
+  readonly api: ApiSettings;
   readonly families: readonly FamilyDeployment[];
 }
