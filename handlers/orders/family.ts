@@ -1,4 +1,5 @@
-import { z } from 'zod/mini';
+// A namespace import, not `import { z }`: esbuild then tree-shakes zod (14 KiB instead of 417 KiB with every locale).
+import * as z from 'zod/mini';
 import { defineFamily } from '../runtime/family.js';
 import { currency, entityId, eventId, isoTimestamp, money } from '../runtime/fields.js';
 

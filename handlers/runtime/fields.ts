@@ -1,4 +1,5 @@
-import { z } from 'zod/mini';
+// A namespace import, not `import { z }`: esbuild then tree-shakes zod (14 KiB instead of 417 KiB with every locale).
+import * as z from 'zod/mini';
 
 /**
  * Identifier fields end up inside hand-built JSON in the API's VTL templates

@@ -1,0 +1,92 @@
+/**
+ * Bundles every processor with esbuild into `dist/handlers/<family>/index.mjs`.
+ *
+ * The AWS SDK is bundled rather than left to the Lambda runtime: a bundled,
+ * minified SDK imports faster (DESIGN.md 5a), and it pins the SDK version the
+ * tests ran against. The same artifact runs in Lambda and in local mode.
+ */
+import { build } from 'esbuild';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+export interface BundleReport {
+  family: string;
+  file: string;
+  bytes: number;
+  gzipBytes: number;
+}
+
+export interface BuildOptions {
+  outdir?: string;
+  families?: string[];
+  minify?: boolean;
+}
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const handlersDir = join(root, 'handlers');
+
+/** A family is a folder under handlers/ with both a definition and a handler. */
+export function discoverFamilies(): string[] {
+  return readdirSync(handlersDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .filter((name) => existsSync(join(handlersDir, name, 'family.ts')) && existsSync(join(handlersDir, name, 'handler.ts')))
+    .sort();
+}
+
+// Some CJS dependencies of the SDK call require() for Node built-ins; an ESM
+// bundle has no require, so one is provided.
+const banner = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
+
+export async function buildHandlers(options: BuildOptions = {}): Promise<BundleReport[]> {
+  const outdir = resolve(root, options.outdir ?? 'dist/handlers');
+  const all = discoverFamilies();
+  const families = options.families ?? all;
+  for (const f of families) if (!all.includes(f)) throw new Error(`unknown family "${f}" (known: ${all.join(', ')})`);
+  const minify = options.minify ?? true;
+
+  return Promise.all(
+    families.map(async (family) => {
+      const file = join(outdir, family, 'index.mjs');
+      await build({
+        entryPoints: [join(handlersDir, family, 'handler.ts')],
+        outfile: file,
+        bundle: true,
+        platform: 'node',
+        target: 'node22',
+        format: 'esm',
+        minify,
+        sourcemap: true,
+        legalComments: 'none',
+        banner: { js: banner },
+        // The SDK ships ESM builds; prefer them so tree shaking works.
+        mainFields: ['module', 'main'],
+        logLevel: 'warning',
+      });
+      const code = readFileSync(file);
+      return { family, file: relative(root, file), bytes: code.length, gzipBytes: gzipSync(code).length };
+    }),
+  );
+}
+
+export function formatReport(reports: readonly BundleReport[]): string {
+  const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+  const rows = reports.map((r) => [r.family, r.file, kib(r.bytes), kib(r.gzipBytes)]);
+  const header = ['family', 'bundle', 'raw', 'gzip'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const families = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const started = Date.now();
+  const reports = await buildHandlers({
+    families: families.length > 0 ? families : undefined,
+    minify: !process.argv.includes('--no-minify'),
+  });
+  console.log(formatReport(reports));
+  console.log(`built ${reports.length} bundle(s) in ${Date.now() - started} ms`);
+}

@@ -1,0 +1,9 @@
+/**
+ * Builds the handler bundles once before the whole suite: handler tests run
+ * the bundles, and local-mode and infrastructure tests need them to exist.
+ */
+import { buildHandlers } from '../scripts/build.js';
+
+export default async function setup(): Promise<void> {
+  await buildHandlers();
+}
