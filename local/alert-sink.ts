@@ -1,0 +1,165 @@
+/**
+ * A local stand-in for the EventBridge alert bus: it answers the processors'
+ * `PutEvents` calls (JSON 1.1, `AWSEvents.PutEvents`) as EventBridge does,
+ * keeps what they sent, and prints alerts and malformed events for humans.
+ * Tests of other parts may import it too: it is the one implementation.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
+import { freePort } from './ports.js';
+
+export interface SunkEvent {
+  readonly eventId: string;
+  /** ISO time the sink received it. */
+  readonly receivedAt: string;
+  readonly source: string;
+  readonly detailType: string;
+  readonly eventBusName?: string;
+  readonly time?: string;
+  readonly resources?: readonly string[];
+  /** `Detail` parsed as JSON (EventBridge requires JSON), or the raw string if it was not. */
+  readonly detail: unknown;
+}
+
+export interface AlertSink {
+  readonly endpoint: string;
+  readonly port: number;
+  /** Everything received, oldest first. */
+  events(): readonly SunkEvent[];
+  /** Resolves once `predicate` holds for the received events (or rejects after `timeoutMs`). */
+  waitFor(predicate: (events: readonly SunkEvent[]) => boolean, timeoutMs?: number): Promise<readonly SunkEvent[]>;
+  clear(): void;
+  stop(): Promise<void>;
+}
+
+export interface AlertSinkOptions {
+  readonly port?: number;
+  /** Appends one JSON line per event here when set. */
+  readonly file?: string;
+  /** Called with one readable line per event; silent when absent. */
+  readonly print?: (line: string) => void;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function describe(event: SunkEvent): string {
+  const d = (event.detail ?? {}) as Record<string, unknown>;
+  const bits = [d.severity, d.alert_type ?? d.alertType, d.entity_type && d.entity_id ? `${String(d.entity_type)}=${String(d.entity_id)}` : d.entity_id]
+    .filter((x) => x !== undefined && x !== null && x !== '')
+    .map(String);
+  const text = d.message ?? d.reason ?? d.error;
+  return `[alert] ${event.source} ${event.detailType}${bits.length ? ` (${bits.join(', ')})` : ''}: ${
+    text !== undefined ? String(text) : JSON.stringify(event.detail)
+  }`;
+}
+
+function awsError(type: string, message: string): string {
+  return JSON.stringify({ __type: type, message });
+}
+
+export async function startAlertSink(options: AlertSinkOptions = {}): Promise<AlertSink> {
+  const received: SunkEvent[] = [];
+  const waiters = new Set<() => void>();
+  if (options.file) mkdirSync(dirname(options.file), { recursive: true });
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const body = await readBody(req);
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const reply = (status: number, payload: string) => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+        res.end(payload);
+      };
+      if (target !== 'AWSEvents.PutEvents') {
+        reply(400, awsError('UnknownOperationException', `The local alert sink only answers PutEvents, not "${target}".`));
+        return;
+      }
+      let request: { Entries?: Array<Record<string, unknown>> };
+      try {
+        request = JSON.parse(body) as typeof request;
+      } catch {
+        reply(400, awsError('SerializationException', 'Request body is not JSON.'));
+        return;
+      }
+      const entries = request.Entries ?? [];
+      if (entries.length < 1 || entries.length > 10) {
+        reply(400, awsError('ValidationException', `Entries must hold 1 to 10 events, got ${entries.length}.`));
+        return;
+      }
+      const results = entries.map((entry) => {
+        const source = typeof entry.Source === 'string' ? entry.Source : '';
+        const detailType = typeof entry.DetailType === 'string' ? entry.DetailType : '';
+        const detailText = typeof entry.Detail === 'string' ? entry.Detail : '';
+        // EventBridge fails an entry, not the call, when it lacks what it needs.
+        if (!source || !detailType || !detailText) {
+          return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Source, DetailType and Detail are required.' };
+        }
+        let detail: unknown;
+        try {
+          detail = JSON.parse(detailText);
+        } catch {
+          return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+        }
+        const event: SunkEvent = {
+          eventId: randomUUID(),
+          receivedAt: new Date().toISOString(),
+          source,
+          detailType,
+          ...(typeof entry.EventBusName === 'string' ? { eventBusName: entry.EventBusName } : {}),
+          ...(entry.Time !== undefined ? { time: new Date(entry.Time as string | number).toISOString() } : {}),
+          ...(Array.isArray(entry.Resources) ? { resources: entry.Resources as string[] } : {}),
+          detail,
+        };
+        received.push(event);
+        if (options.file) appendFileSync(options.file, `${JSON.stringify(event)}\n`);
+        options.print?.(describe(event));
+        return { EventId: event.eventId };
+      });
+      const failed = results.filter((r) => 'ErrorCode' in r).length;
+      reply(200, JSON.stringify({ FailedEntryCount: failed, Entries: results }));
+      for (const wake of [...waiters]) wake();
+    })().catch(() => {
+      res.writeHead(500);
+      res.end();
+    });
+  });
+  const port = options.port ?? (await freePort());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    events: () => received,
+    clear: () => void received.splice(0),
+    waitFor(predicate, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!predicate(received)) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(received);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`alert sink: condition not met within ${timeoutMs} ms (${received.length} events received)`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

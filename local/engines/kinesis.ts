@@ -1,0 +1,100 @@
+/**
+ * kinesis-local (kinesis-mock, the engine LocalStack uses) as a child process
+ * on 127.0.0.1, with its data persisted under the state directory.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, createWriteStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
+import { kinesisClient } from '../aws.js';
+import { freePort, sleep } from '../ports.js';
+
+export interface KinesisEngine {
+  readonly endpoint: string;
+  readonly plainPort: number;
+  readonly tlsPort: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+export interface KinesisEngineOptions {
+  /** Folder for kinesis-local's data file; persisted between runs. */
+  readonly dataDir: string;
+  readonly region: string;
+  /** Where the engine's own log goes (it is chatty at INFO). */
+  readonly logFile: string;
+  readonly plainPort?: number;
+  readonly tlsPort?: number;
+}
+
+const require = createRequire(import.meta.url);
+
+export async function startKinesis(options: KinesisEngineOptions): Promise<KinesisEngine> {
+  const main = require.resolve('kinesis-local/main.js');
+  const plainPort = options.plainPort ?? (await freePort());
+  const tlsPort = options.tlsPort ?? (await freePort());
+  mkdirSync(options.dataDir, { recursive: true });
+  mkdirSync(dirname(options.logFile), { recursive: true });
+  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const child: ChildProcess = spawn(process.execPath, [main], {
+    cwd: options.dataDir,
+    env: {
+      PATH: process.env.PATH ?? '',
+      KINESIS_MOCK_CERT_PATH: join(dirname(main), 'server.json'),
+      KINESIS_MOCK_PLAIN_PORT: String(plainPort),
+      KINESIS_MOCK_TLS_PORT: String(tlsPort),
+      AWS_REGION: options.region,
+      SHOULD_PERSIST_DATA: 'true',
+      LOAD_DATA_IF_EXISTS: 'true',
+      PERSIST_PATH: options.dataDir,
+      PERSIST_FILE_NAME: 'kinesis-data.json',
+      // Short, so a stop loses at most this much of the last writes.
+      PERSIST_INTERVAL: '500ms',
+      CREATE_STREAM_DURATION: '0ms',
+      DELETE_STREAM_DURATION: '0ms',
+      UPDATE_SHARD_COUNT_DURATION: '0ms',
+      LOG_LEVEL: 'WARN',
+      ROOT_LOG_LEVEL: 'ERROR',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  let exited = false;
+  const exitedPromise = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  // An orphaned engine would keep its ports and data file; kill it if this process dies abruptly.
+  const onExit = () => child.kill('SIGKILL');
+  process.once('exit', onExit);
+
+  const endpoint = `http://127.0.0.1:${plainPort}`;
+  const client = kinesisClient(endpoint, options.region);
+  const stop = async () => {
+    process.removeListener('exit', onExit);
+    client.destroy();
+    if (!exited) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+      await exitedPromise;
+      clearTimeout(timer);
+    }
+    log.end();
+  };
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (exited) throw new Error(`kinesis-local exited during start-up; see ${options.logFile}`);
+      try {
+        await client.send(new ListStreamsCommand({}));
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw new Error(`kinesis-local not healthy after 30 s: ${String(error)}`);
+        await sleep(100);
+      }
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { endpoint, plainPort, tlsPort, pid: child.pid ?? -1, stop };
+}
