@@ -1,0 +1,487 @@
+/**
+ * THE module: everything one event family needs in one environment. A family
+ * is one `new EventFamily(stack, { family })` line; the stream, processor,
+ * mapping, dead-letter queue, alarms, optional archive and the API routes
+ * follow from its definition and the environment's defaults.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
+import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
+import { KinesisFirehoseDeliveryStream } from '@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream/index.js';
+import { KinesisStream } from '@cdktf/provider-aws/lib/kinesis-stream/index.js';
+import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping/index.js';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
+import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
+import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
+import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy/index.js';
+import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block/index.js';
+import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
+import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
+import { Aspects, AssetType, TerraformAsset, TerraformOutput, TerraformResource, type IAspect } from 'cdktf';
+import { Construct, type IConstruct } from 'constructs';
+import type { FamilyDefinition } from '../handlers/runtime/family.js';
+import type { EventSourceSettings, FamilyDeployment, ProcessorSettings, StreamSettings } from './deployment.js';
+import type { ProcessorDefaults, StreamDefaults } from './environments.js';
+import { denyInsecureTransport, policyDocument, serviceRole, type Statement } from './iam.js';
+import type { PipelineStack } from './pipeline-stack.js';
+
+const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+/** Metric the processors publish (EMF, dimension `service`) for every record they cannot parse or validate. */
+export const MALFORMED_METRIC = 'MalformedEvents';
+
+export interface ArchiveSettings {
+  /** Firehose buffering: seed C's 5 MB / 300 s keeps objects few and large. */
+  readonly bufferingSizeMb: number;
+  readonly bufferingIntervalSeconds: number;
+}
+
+export interface AlarmSettings {
+  readonly iteratorAgeSeconds: number;
+  readonly malformedPercent: number;
+}
+
+export interface EventFamilyProps {
+  readonly family: FamilyDefinition;
+  readonly stream?: Partial<StreamDefaults>;
+  readonly processor?: Partial<ProcessorDefaults>;
+  readonly eventSource?: Partial<Omit<EventSourceSettings, 'reportBatchItemFailures'>>;
+  readonly alarms?: Partial<AlarmSettings>;
+  /** `true` for the default buffering, `false` for none; unset follows the environment. */
+  readonly archive?: boolean | Partial<ArchiveSettings>;
+  /** Folder of the built bundle; defaults to `dist/handlers/<family>` (see scripts/build.ts). */
+  readonly bundleDir?: string;
+}
+
+const ALARM_DEFAULTS: AlarmSettings = {
+  // A minute behind is already visible on a live dashboard (seed C's threshold).
+  iteratorAgeSeconds: 60,
+  // Seed C: more than 5 % malformed means a client or a schema is broken.
+  malformedPercent: 5,
+};
+
+const ARCHIVE_DEFAULTS: ArchiveSettings = { bufferingSizeMb: 5, bufferingIntervalSeconds: 300 };
+
+const FOURTEEN_DAYS = 14 * 24 * 3600;
+
+export class EventFamily extends Construct {
+  readonly family: FamilyDefinition;
+  readonly stream: KinesisStream;
+  readonly function: LambdaFunction;
+  readonly eventSourceMapping: LambdaEventSourceMapping;
+  readonly deadLetterQueue: SqsQueue;
+  readonly logGroup: CloudwatchLogGroup;
+  readonly alarms: CloudwatchMetricAlarm[] = [];
+  readonly archiveStream?: KinesisFirehoseDeliveryStream;
+  readonly archiveBucket?: S3Bucket;
+  /** The resolved settings, as local mode consumes them. */
+  readonly deployment: FamilyDeployment;
+
+  constructor(stack: PipelineStack, props: EventFamilyProps) {
+    const { family } = props;
+    super(stack, family.name);
+    this.family = family;
+    const env = stack.environment;
+    const name = `${stack.namePrefix}-${family.name}`;
+    Aspects.of(this).add(new FamilyTags(family.name));
+
+    const streamCfg = { ...env.stream, ...props.stream };
+    const processorCfg = { ...env.processor, ...props.processor };
+    const alarmCfg = { ...ALARM_DEFAULTS, ...props.alarms };
+
+    const streamSettings: StreamSettings = {
+      name,
+      mode: streamCfg.mode,
+      shardCount: streamCfg.shardCount,
+      retentionHours: streamCfg.retentionHours,
+    };
+    const streamKeyArn = streamCfg.customerKey ? stack.key.arn : undefined;
+    this.stream = new KinesisStream(this, 'stream', {
+      name,
+      streamModeDetails: { streamMode: streamCfg.mode },
+      shardCount: streamCfg.mode === 'PROVISIONED' ? streamCfg.shardCount : undefined,
+      retentionPeriod: streamCfg.retentionHours,
+      encryptionType: 'KMS',
+      kmsKeyId: streamKeyArn ?? 'alias/aws/kinesis',
+      shardLevelMetrics: streamCfg.shardLevelMetrics
+        ? ['IncomingRecords', 'IncomingBytes', 'WriteProvisionedThroughputExceeded', 'IteratorAgeMilliseconds']
+        : undefined,
+    });
+
+    this.deadLetterQueue = new SqsQueue(this, 'dlq', {
+      name: `${name}-dlq`,
+      // The longest SQS allows: a failed batch's pointer must outlive any investigation.
+      messageRetentionSeconds: FOURTEEN_DAYS,
+      kmsMasterKeyId: stack.key.arn,
+      // Reusing a data key for 5 minutes keeps KMS calls (and cost) low on a burst of failures.
+      kmsDataKeyReusePeriodSeconds: 300,
+    });
+    new SqsQueuePolicy(this, 'dlq-policy', {
+      queueUrl: this.deadLetterQueue.url,
+      policy: policyDocument(this, 'dlq-policy-document', [denyInsecureTransport(['sqs:*'], [this.deadLetterQueue.arn])]).json,
+    });
+
+    this.logGroup = new CloudwatchLogGroup(this, 'logs', {
+      name: `/aws/lambda/${name}`,
+      retentionInDays: processorCfg.logRetentionDays,
+    });
+
+    const role = serviceRole(this, 'role', `${name}-processor`, 'lambda.amazonaws.com');
+    const statements: Statement[] = [
+      {
+        sid: 'ReadOwnStream',
+        effect: 'Allow',
+        actions: ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'],
+        resources: [this.stream.arn],
+      },
+      {
+        // The environment key encrypts the DLQ (and the stream when a customer key is used).
+        sid: 'UseEnvironmentKey',
+        effect: 'Allow',
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [stack.key.arn],
+      },
+      { sid: 'SendToOwnDeadLetterQueue', effect: 'Allow', actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.arn] },
+      {
+        sid: 'WriteOwnKeyPrefix',
+        effect: 'Allow',
+        actions: [
+          'dynamodb:UpdateItem',
+          'dynamodb:PutItem',
+          'dynamodb:GetItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:Query',
+          'dynamodb:ConditionCheckItem',
+        ],
+        resources: [stack.table.arn],
+        condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [`${family.name}#*`] }],
+      },
+      { sid: 'PublishAlerts', effect: 'Allow', actions: ['events:PutEvents'], resources: [stack.alertBus.arn] },
+      {
+        sid: 'WriteOwnLogs',
+        effect: 'Allow',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [`${this.logGroup.arn}:*`],
+      },
+    ];
+    if (processorCfg.tracing) {
+      // X-Ray has no resource-level permissions: these two actions only accept "*" (allow-listed in the policy test).
+      statements.push({ sid: 'WriteTraces', effect: 'Allow', actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] });
+    }
+    const rolePolicy = new IamRolePolicy(this, 'role-policy', {
+      role: role.id,
+      name: 'processor',
+      policy: policyDocument(this, 'role-policy-document', statements).json,
+    });
+
+    const bundleDir = resolve(repoRoot, props.bundleDir ?? `dist/handlers/${family.name}`);
+    if (!existsSync(resolve(bundleDir, 'index.mjs'))) {
+      throw new Error(`no handler bundle at ${bundleDir}/index.mjs: run \`npm run build\` first (npm run synth does)`);
+    }
+    // The zip's hash drives updates: a changed bundle is a new source_code_hash, an unchanged one is no diff.
+    const asset = new TerraformAsset(this, 'bundle', { path: bundleDir, type: AssetType.ARCHIVE });
+
+    const environment: Record<string, string> = {
+      TABLE_NAME: stack.table.name,
+      EVENT_BUS_NAME: stack.alertBus.name,
+      FAMILY_NAME: family.name,
+      POWERTOOLS_SERVICE_NAME: family.name,
+      POWERTOOLS_METRICS_NAMESPACE: stack.metricsNamespace,
+      POWERTOOLS_LOG_LEVEL: processorCfg.logLevel,
+    };
+    const processorSettings: ProcessorSettings = {
+      functionName: name,
+      handler: 'index.handler',
+      bundleDir: isAbsolute(bundleDir) ? relative(repoRoot, bundleDir) : bundleDir,
+      memorySize: processorCfg.memorySize,
+      timeoutSeconds: processorCfg.timeoutSeconds,
+      reservedConcurrency: processorCfg.reservedConcurrency,
+      environment: {
+        ...environment,
+        TABLE_NAME: stack.deploymentNames.tableName,
+        EVENT_BUS_NAME: stack.deploymentNames.alertBusName,
+      },
+    };
+    this.function = new LambdaFunction(this, 'function', {
+      functionName: name,
+      description: `${family.description} (${env.name})`,
+      role: role.arn,
+      runtime: 'nodejs22.x',
+      // The bundle is plain JavaScript: Graviton runs it for about 20 % less per GB-second.
+      architectures: ['arm64'],
+      handler: processorSettings.handler,
+      filename: asset.path,
+      sourceCodeHash: asset.assetHash,
+      memorySize: processorCfg.memorySize,
+      timeout: processorCfg.timeoutSeconds,
+      reservedConcurrentExecutions: processorCfg.reservedConcurrency,
+      environment: { variables: environment },
+      loggingConfig: { logFormat: 'Text', logGroup: this.logGroup.name },
+      tracingConfig: processorCfg.tracing ? { mode: 'Active' } : undefined,
+      dependsOn: [rolePolicy, this.logGroup],
+    });
+
+    const eventSource: EventSourceSettings = {
+      // TRIM_HORIZON: a new or re-created mapping processes what is already in the stream instead of skipping it.
+      startingPosition: 'TRIM_HORIZON',
+      batchSize: env.eventSource.batchSize,
+      maximumBatchingWindowInSeconds: env.eventSource.maximumBatchingWindowInSeconds,
+      // Halving a failing batch isolates a poison record in log2(batch) retries instead of blocking the shard.
+      bisectBatchOnFunctionError: true,
+      // 3 retries (the seeds' value) cover throttling blips; anything still failing goes to the DLQ.
+      maximumRetryAttempts: 3,
+      // One hour: well inside the shortest retention (24 h), so nothing expires unseen before reaching the DLQ.
+      maximumRecordAgeInSeconds: 3_600,
+      parallelizationFactor: env.eventSource.parallelizationFactor,
+      reportBatchItemFailures: true,
+      ...props.eventSource,
+    };
+    this.eventSourceMapping = new LambdaEventSourceMapping(this, 'event-source', {
+      eventSourceArn: this.stream.arn,
+      functionName: this.function.arn,
+      startingPosition: eventSource.startingPosition,
+      batchSize: eventSource.batchSize,
+      maximumBatchingWindowInSeconds: eventSource.maximumBatchingWindowInSeconds,
+      bisectBatchOnFunctionError: eventSource.bisectBatchOnFunctionError,
+      maximumRetryAttempts: eventSource.maximumRetryAttempts,
+      maximumRecordAgeInSeconds: eventSource.maximumRecordAgeInSeconds,
+      parallelizationFactor: eventSource.parallelizationFactor,
+      functionResponseTypes: ['ReportBatchItemFailures'],
+      destinationConfig: { onFailure: { destinationArn: this.deadLetterQueue.arn } },
+      dependsOn: [rolePolicy],
+    });
+
+    this.addAlarms(stack, name, alarmCfg);
+
+    const archive = props.archive ?? env.archive;
+    if (archive !== false) {
+      const settings = { ...ARCHIVE_DEFAULTS, ...(archive === true ? {} : archive) };
+      [this.archiveBucket, this.archiveStream] = this.addArchive(stack, name, streamKeyArn, settings);
+    }
+
+    stack.api.addFamily({ family, streamName: name, streamArn: this.stream.arn, streamKeyArn });
+
+    const output = family.name.replace(/_/g, '-');
+    new TerraformOutput(this, 'stream-name', { value: this.stream.name, description: `Kinesis stream of ${family.name}` });
+    new TerraformOutput(this, 'dlq-url', { value: this.deadLetterQueue.url, description: `Dead-letter queue of ${family.name}` });
+    new TerraformOutput(this, 'route', {
+      value: `${stack.api.url}/events/${family.name}`,
+      description: `POST one ${family.name} event here (${output}); /batch for up to 500`,
+    });
+
+    this.deployment = {
+      family,
+      stream: streamSettings,
+      processor: processorSettings,
+      eventSource,
+      deadLetterQueueName: `${name}-dlq`,
+    };
+    stack.registerFamily(this);
+  }
+
+  private addAlarms(stack: PipelineStack, name: string, cfg: AlarmSettings): void {
+    const topic = stack.alarmTopic.arn;
+    const alarm = (id: string, description: string, config: Omit<CloudwatchMetricAlarmConfig, 'alarmName' | 'alarmActions' | 'okActions'>) => {
+      this.alarms.push(
+        new CloudwatchMetricAlarm(this, `alarm-${id}`, {
+          alarmName: `${name}-${id}`,
+          alarmDescription: description,
+          treatMissingData: 'notBreaching',
+          alarmActions: [topic],
+          okActions: [topic],
+          ...config,
+        }),
+      );
+    };
+    const fn = { FunctionName: name };
+    alarm('iterator-age', `The processor is more than ${cfg.iteratorAgeSeconds} s behind the stream.`, {
+      namespace: 'AWS/Lambda',
+      metricName: 'IteratorAge',
+      dimensions: fn,
+      statistic: 'Maximum',
+      period: 60,
+      // Three minutes in a row: one slow batch is not an incident.
+      evaluationPeriods: 3,
+      threshold: cfg.iteratorAgeSeconds * 1000,
+      comparisonOperator: 'GreaterThanThreshold',
+    });
+    alarm('errors', 'The processor failed invocations (crashes or timeouts, not malformed events).', {
+      namespace: 'AWS/Lambda',
+      metricName: 'Errors',
+      dimensions: fn,
+      statistic: 'Sum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+    });
+    alarm('throttles', 'The processor was throttled (reserved or account concurrency exhausted).', {
+      namespace: 'AWS/Lambda',
+      metricName: 'Throttles',
+      dimensions: fn,
+      statistic: 'Sum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+    });
+    alarm('dlq-depth', 'Batches gave up and landed in the dead-letter queue.', {
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: `${name}-dlq` },
+      statistic: 'Maximum',
+      period: 60,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+    });
+    alarm('write-throughput-exceeded', 'Writes to the stream were throttled: add shards or switch to on-demand.', {
+      namespace: 'AWS/Kinesis',
+      metricName: 'WriteProvisionedThroughputExceeded',
+      dimensions: { StreamName: name },
+      statistic: 'Sum',
+      period: 60,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+    });
+    alarm('malformed-rate', `More than ${cfg.malformedPercent} % of incoming events are malformed.`, {
+      threshold: cfg.malformedPercent,
+      comparisonOperator: 'GreaterThanThreshold',
+      evaluationPeriods: 1,
+      metricQuery: [
+        {
+          id: 'malformed',
+          metric: {
+            namespace: stack.metricsNamespace,
+            metricName: MALFORMED_METRIC,
+            dimensions: { service: this.family.name },
+            stat: 'Sum',
+            period: 300,
+          },
+        },
+        {
+          id: 'incoming',
+          metric: { namespace: 'AWS/Kinesis', metricName: 'IncomingRecords', dimensions: { StreamName: name }, stat: 'Sum', period: 300 },
+        },
+        {
+          id: 'rate',
+          label: 'Malformed events (%)',
+          expression: 'IF(incoming > 0, 100 * FILL(malformed, 0) / incoming, 0)',
+          returnData: true,
+        },
+      ],
+    });
+  }
+
+  private addArchive(
+    stack: PipelineStack,
+    name: string,
+    streamKeyArn: string | undefined,
+    settings: ArchiveSettings,
+  ): [S3Bucket, KinesisFirehoseDeliveryStream] {
+    const bucket = new S3Bucket(this, 'archive-bucket', {
+      // Bucket names are global and have no underscores; the provider appends a unique suffix.
+      bucketPrefix: `${name.replace(/_/g, '-')}-archive-`.slice(0, 37),
+      forceDestroy: false,
+    });
+    new S3BucketPublicAccessBlock(this, 'archive-public-access', {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    new S3BucketOwnershipControls(this, 'archive-ownership', { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } });
+    new S3BucketServerSideEncryptionConfigurationA(this, 'archive-encryption', {
+      bucket: bucket.id,
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: stack.key.arn }, bucketKeyEnabled: true }],
+    });
+    new S3BucketLifecycleConfiguration(this, 'archive-lifecycle', {
+      bucket: bucket.id,
+      rule: [
+        {
+          id: 'tiering',
+          status: 'Enabled',
+          filter: [{ prefix: '' }],
+          transition: [
+            { days: 30, storageClass: 'STANDARD_IA' },
+            { days: 90, storageClass: 'GLACIER' },
+          ],
+          expiration: [{ days: 365 }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+        },
+      ],
+    });
+    new S3BucketPolicy(this, 'archive-bucket-policy', {
+      bucket: bucket.id,
+      policy: policyDocument(this, 'archive-bucket-policy-document', [
+        denyInsecureTransport(['s3:*'], [bucket.arn, `${bucket.arn}/*`]),
+      ]).json,
+    });
+
+    const role = serviceRole(this, 'archive-role', `${name}-archive`, 'firehose.amazonaws.com');
+    const policy = new IamRolePolicy(this, 'archive-role-policy', {
+      role: role.id,
+      name: 'archive',
+      policy: policyDocument(this, 'archive-role-policy-document', [
+        {
+          sid: 'ReadOwnStream',
+          effect: 'Allow',
+          actions: ['kinesis:DescribeStream', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:ListShards'],
+          resources: [this.stream.arn],
+        },
+        {
+          sid: 'WriteArchive',
+          effect: 'Allow',
+          actions: ['s3:AbortMultipartUpload', 's3:GetBucketLocation', 's3:GetObject', 's3:ListBucket', 's3:ListBucketMultipartUploads', 's3:PutObject'],
+          resources: [bucket.arn, `${bucket.arn}/*`],
+        },
+        {
+          // The archive objects are SSE-KMS (multipart uploads need Decrypt too), and so is the stream with a customer key.
+          sid: 'UseEnvironmentKey',
+          effect: 'Allow',
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [stack.key.arn],
+        },
+      ]).json,
+    });
+    const partition = 'year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/';
+    const delivery = new KinesisFirehoseDeliveryStream(this, 'archive', {
+      name: `${name}-archive`,
+      destination: 'extended_s3',
+      kinesisSourceConfiguration: { kinesisStreamArn: this.stream.arn, roleArn: role.arn },
+      extendedS3Configuration: {
+        bucketArn: bucket.arn,
+        roleArn: role.arn,
+        bufferingSize: settings.bufferingSizeMb,
+        bufferingInterval: settings.bufferingIntervalSeconds,
+        compressionFormat: 'GZIP',
+        prefix: `events/${partition}`,
+        errorOutputPrefix: `errors/${partition}!{firehose:error-output-type}/`,
+        kmsKeyArn: stack.key.arn,
+      },
+      dependsOn: [policy],
+    });
+    return [bucket, delivery];
+  }
+}
+
+/** Adds the `family` tag to every taggable resource of a family (the provider adds project and environment). */
+class FamilyTags implements IAspect {
+  constructor(private readonly family: string) {}
+
+  visit(node: IConstruct): void {
+    // tagsInput is the plain map set so far (tags itself reads back as a Terraform reference).
+    const taggable = node as unknown as { tags?: Record<string, string>; tagsInput?: Record<string, string> };
+    if (node instanceof TerraformResource && 'tagsInput' in taggable) {
+      taggable.tags = { ...(taggable.tagsInput ?? {}), family: this.family };
+    }
+  }
+}
