@@ -1,15 +1,93 @@
-import type { KinesisStreamEvent, KinesisStreamBatchResponse } from 'aws-lambda';
-import { payments } from './family.js';
+import { cents, createProcessor, iso, type AlertDraft, type State } from '../runtime/index.js';
+import { paymentsConfig } from './config.js';
+import { payments, type PaymentEvent } from './family.js';
 
-// First cut: validates records and acknowledges the batch; the real processor follows.
-export const handler = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> => {
-  for (const record of event.Records) {
-    try {
-      const envelope = JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString('utf8'));
-      payments.schema.safeParse(envelope.data);
-    } catch {
-      // malformed: handled by the real runtime
-    }
-  }
-  return { batchItemFailures: [] };
-};
+type PaymentStatus = PaymentEvent['status'];
+
+interface Payment {
+  status: PaymentStatus;
+  amount: number;
+  currency: string;
+  method: string;
+  /** When each status was first seen (a repeated status is ignored). */
+  events: Partial<Record<PaymentStatus, string>>;
+  failure_reason?: string;
+  refunded_amount?: number;
+}
+
+interface OrderPayments {
+  order_id: string;
+  currency: string;
+  payments: Record<string, Payment>;
+  captured_total: number;
+  refunded_total: number;
+  failed_count: number;
+  order_amount: number;
+  last_event_at: string;
+}
+
+const RANK: Record<PaymentStatus, number> = { authorized: 0, failed: 1, captured: 2, refunded: 3 };
+
+export const route = (event: PaymentEvent, { eventTime }: { eventTime: number }) => [
+  {
+    pk: `payments#order#${event.order_id}`,
+    sk: 'payments',
+    apply(state: State): AlertDraft[] {
+      const s = state as unknown as Partial<OrderPayments>;
+      const at = iso(eventTime);
+      s.order_id = event.order_id;
+      s.currency ??= event.currency;
+      s.payments ??= {};
+      s.captured_total ??= 0;
+      s.refunded_total ??= 0;
+      s.failed_count ??= 0;
+      if (!s.last_event_at || at > s.last_event_at) s.last_event_at = at;
+      if (event.order_amount !== undefined) s.order_amount = event.order_amount;
+
+      const p = (s.payments[event.payment_id] ??= { status: event.status, amount: event.amount, currency: event.currency, method: event.method, events: {} });
+      if (p.events[event.status]) return [];
+      p.events[event.status] = at;
+      // Status is the furthest one reached, whatever order the events came in.
+      if (RANK[event.status] >= RANK[p.status]) p.status = event.status;
+      if (event.status === 'refunded') p.refunded_amount = cents((p.refunded_amount ?? 0) + event.amount);
+      else p.amount = event.amount;
+
+      const alerts: AlertDraft[] = [];
+      const base = { entity_type: 'order', entity_id: event.order_id };
+      switch (event.status) {
+        case 'failed':
+          s.failed_count += 1;
+          if (event.failure_reason) p.failure_reason = event.failure_reason;
+          alerts.push({
+            ...base,
+            alert_type: 'PaymentFailed',
+            severity: 'warning',
+            details: { payment_id: event.payment_id, amount: event.amount, currency: event.currency, method: event.method, failure_reason: event.failure_reason ?? null },
+            message: `Payment ${event.payment_id} of ${event.amount} ${event.currency} for order ${event.order_id} failed${event.failure_reason ? `: ${event.failure_reason}` : ''}`,
+          });
+          break;
+        case 'captured':
+          s.captured_total = cents(s.captured_total + event.amount);
+          if (s.order_amount !== undefined && Math.abs(s.captured_total - s.order_amount) > paymentsConfig.amountTolerance) {
+            alerts.push({
+              ...base,
+              alert_type: 'CapturedAmountMismatch',
+              severity: 'warning',
+              details: { payment_id: event.payment_id, captured_total: s.captured_total, order_amount: s.order_amount, difference: cents(s.captured_total - s.order_amount), currency: event.currency },
+              message: `Order ${event.order_id}: captured ${s.captured_total} ${event.currency} but the order amount is ${s.order_amount}`,
+            });
+          }
+          break;
+        case 'refunded':
+          s.refunded_total = cents(s.refunded_total + event.amount);
+          break;
+        case 'authorized':
+          break;
+      }
+      return alerts;
+    },
+  },
+];
+
+export const processor = createProcessor(payments, route);
+export const handler = processor.handler;

@@ -1,0 +1,30 @@
+/**
+ * Reading tunables from the environment. Thresholds live in each family's
+ * `config.ts` with a default and an environment override, so operators can
+ * change them per environment without a code change.
+ */
+export function numberFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new Error(`environment variable ${name}="${raw}" is not a number`);
+  return value;
+}
+
+export function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`environment variable ${name} is required`);
+  return value;
+}
+
+/** Runtime-wide settings (not family thresholds). */
+export const runtimeConfig = () => ({
+  /** How long a client idempotency claim is kept: retries later than this are new events. */
+  claimTtlSeconds: numberFromEnv('CLAIM_TTL_SECONDS', 7 * 24 * 3600),
+  /** Optimistic-concurrency retries when another shard updated the same item meanwhile. */
+  maxWriteConflicts: numberFromEnv('MAX_WRITE_CONFLICTS', 8),
+  /** PutEvents attempts for entries EventBridge reports as failed (FailedEntryCount). */
+  alertAttempts: numberFromEnv('ALERT_ATTEMPTS', 3),
+  /** Parallel DynamoDB writes per invocation. */
+  writeConcurrency: numberFromEnv('WRITE_CONCURRENCY', 16),
+});

@@ -1,0 +1,69 @@
+import * as z from 'zod/mini';
+import type { KinesisStreamRecord } from 'aws-lambda';
+import type { FamilyDefinition } from './family.js';
+
+/**
+ * The envelope the API's VTL templates write to Kinesis (modules/templates.ts):
+ * `id` is the API request id, `key` the client idempotency key or null.
+ */
+export const envelopeSchema = z.object({
+  id: z.string().check(z.minLength(1)),
+  family: z.string(),
+  key: z.optional(z.nullable(z.string().check(z.minLength(1)))),
+  receivedAt: z.number(),
+  sourceIp: z.optional(z.string()),
+  data: z.unknown(),
+});
+
+export type Envelope = z.output<typeof envelopeSchema>;
+
+export type MalformedReason = 'not_base64' | 'not_utf8' | 'not_json' | 'invalid_envelope' | 'wrong_family' | 'invalid_event';
+
+export type Decoded<Event> =
+  | { ok: true; envelope: Envelope; event: Event; eventTime: number }
+  | { ok: false; reason: MalformedReason; issues?: string };
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function describeIssues(issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  return issues
+    .slice(0, 10)
+    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Event time: the body's own `timestamp` when it has one, else when the API received it. */
+function eventTimeOf(event: unknown, envelope: Envelope): number {
+  const stamp = (event as { timestamp?: unknown } | null)?.timestamp;
+  if (typeof stamp === 'string') {
+    const parsed = Date.parse(stamp);
+    if (Number.isFinite(parsed)) return parsed;
+  }
+  return envelope.receivedAt;
+}
+
+export function decodeRecord<F extends FamilyDefinition>(family: F, record: KinesisStreamRecord): Decoded<z.output<F['schema']>> {
+  const data = record.kinesis.data;
+  if (typeof data !== 'string' || data.length % 4 !== 0 || !BASE64.test(data)) return { ok: false, reason: 'not_base64' };
+  let text: string;
+  try {
+    text = utf8.decode(Buffer.from(data, 'base64'));
+  } catch {
+    return { ok: false, reason: 'not_utf8' };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, reason: 'not_json', issues: (error as Error).message };
+  }
+  const envelope = envelopeSchema.safeParse(json);
+  if (!envelope.success) return { ok: false, reason: 'invalid_envelope', issues: describeIssues(envelope.error.issues) };
+  if (envelope.data.family !== family.name) {
+    return { ok: false, reason: 'wrong_family', issues: `envelope family "${envelope.data.family}" on the ${family.name} stream` };
+  }
+  const event = family.schema.safeParse(envelope.data.data);
+  if (!event.success) return { ok: false, reason: 'invalid_event', issues: describeIssues(event.error.issues) };
+  return { ok: true, envelope: envelope.data, event: event.data as z.output<F['schema']>, eventTime: eventTimeOf(event.data, envelope.data) };
+}

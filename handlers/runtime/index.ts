@@ -1,0 +1,8 @@
+export { createProcessor, type ProcessorOptions, type Route } from './processor.js';
+export type { Alert, AlertDraft, Effect, RecordContext, Severity, State } from './types.js';
+export { numberFromEnv } from './config.js';
+export * from './time.js';
+
+/** Round money to cents so float sums compare as the amounts people see. */
+export const cents = (amount: number) => Math.round(amount * 100) / 100;
+export const iso = (epochMs: number) => new Date(epochMs).toISOString();

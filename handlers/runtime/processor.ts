@@ -1,0 +1,406 @@
+/**
+ * The shared Kinesis processor: decode and validate each record, then apply
+ * the whole batch in one coalesced, idempotent pass (DESIGN.md sections 4-5).
+ *
+ * Why not Powertools' record handler for the work itself: BatchProcessor runs
+ * one handler per record, independently (in parallel by default), while
+ * exactly-once here needs the batch as a whole: all updates to one item
+ * coalesced into one conditional write, records applied in shard order, and a
+ * failure at record k failing k and every later record of its shard. So the
+ * batch is computed first, and Powertools' BatchProcessor and
+ * processPartialResponse then build the partial batch response from the
+ * per-record outcomes (its contract, its `batchItemFailures` format).
+ *
+ * Per batch: 1 BatchGetItem per 100 distinct items (items, claims, the shard
+ * cursor), 1 conditional PutItem per changed item, 1 BatchWriteItem per 25 new
+ * idempotency claims, PutEvents per 10 alerts, 1 UpdateItem for the alert cursor.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { publishAlerts, type OutgoingAlert } from './alerts.js';
+import type { Item, Json } from './attributes.js';
+import { runtimeConfig, requiredEnv } from './config.js';
+import { decodeRecord, type Envelope, type MalformedReason } from './envelope.js';
+import { describeError, isDependencyFailure, WriteConflictError } from './errors.js';
+import type { FamilyDefinition, FamilyEvent } from './family.js';
+import { padSequence, shardAttr, shardIdOf } from './sequence.js';
+import { batchGet, batchPut, getItem, keyId, putIfUnchanged, raiseAttribute, type Key } from './store.js';
+import type { Alert, AlertDraft, Effect, RecordContext, State } from './types.js';
+
+export type Route<F extends FamilyDefinition> = (event: FamilyEvent<F>, context: RecordContext) => Effect[];
+
+export interface ProcessorOptions {
+  dynamodb?: DynamoDBClient;
+  eventBridge?: EventBridgeClient;
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+interface BaseRecord {
+  record: KinesisStreamRecord;
+  index: number;
+  shardId: string;
+  /** Padded, so string order is numeric order. */
+  seq: string;
+  context: RecordContext;
+  effects: Effect[];
+}
+interface ValidRecord extends BaseRecord {
+  kind: 'valid';
+  envelope: Envelope;
+  key: string | null;
+  duplicate: boolean;
+}
+interface MalformedRecord extends BaseRecord {
+  kind: 'malformed';
+  reason: MalformedReason;
+  issues?: string;
+}
+type Decoded = ValidRecord | MalformedRecord;
+
+/** Largest slice of a malformed record's raw data kept in its alert and item (EventBridge entries are ≤ 256 KiB). */
+const RAW_DATA_LIMIT = 32 * 1024;
+const SYSTEM = new Set(['pk', 'sk', 'v', 'updated_at', 'published_seq']);
+const isSystem = (name: string) => SYSTEM.has(name) || name.startsWith('hw_') || name.startsWith('outbox_');
+
+interface OutboxEntry {
+  seq: string;
+  shard: string;
+  id: string;
+  type: string;
+  detail: string;
+}
+
+export function createProcessor<F extends FamilyDefinition>(family: F, route: Route<F>, options: ProcessorOptions = {}) {
+  const logger = options.logger ?? new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? `event-flow-${family.name}` });
+  const metrics =
+    options.metrics ??
+    new Metrics({
+      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'event-flow',
+      serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? `event-flow-${family.name}`,
+      defaultDimensions: { family: family.name },
+    });
+  // Created on first use so that tests (and local mode) can set endpoint variables after import.
+  let dynamodb = options.dynamodb;
+  let eventBridge = options.eventBridge;
+  const clients = () => {
+    const requestHandler = { connectionTimeout: 2_000, requestTimeout: 10_000 };
+    dynamodb ??= new DynamoDBClient({ requestHandler });
+    eventBridge ??= new EventBridgeClient({ requestHandler });
+    return { dynamodb, eventBridge };
+  };
+  const shardKey = (shardId: string): Key => ({ pk: `${family.name}#shard`, sk: shardId });
+  const claimKey = (key: string): Key => ({ pk: `${family.name}#claim#${key}`, sk: 'claim' });
+  const malformedKey = (shardId: string, seq: string): Key => ({ pk: `${family.name}#malformed`, sk: `${shardId}#${seq}` });
+
+  function decode(record: KinesisStreamRecord, index: number): Decoded {
+    const shardId = shardIdOf(record.eventID);
+    const seq = padSequence(record.kinesis.sequenceNumber);
+    const arrival = Math.round((record.kinesis.approximateArrivalTimestamp ?? 0) * 1000);
+    const base = { record, index, shardId, seq };
+    const result = decodeRecord(family, record);
+    const context: RecordContext = {
+      family: family.name,
+      sequenceNumber: record.kinesis.sequenceNumber,
+      shardId,
+      partitionKey: record.kinesis.partitionKey,
+      eventTime: result.ok ? result.eventTime : arrival,
+      ...(result.ok ? { envelope: result.envelope } : {}),
+    };
+    if (result.ok) {
+      return {
+        ...base,
+        kind: 'valid',
+        context,
+        envelope: result.envelope,
+        key: result.envelope.key ?? null,
+        duplicate: false,
+        effects: route(result.event, context),
+      };
+    }
+    const effect: Effect = {
+      ...malformedKey(shardId, seq),
+      apply(state) {
+        const raw = record.kinesis.data ?? '';
+        const kept = raw.slice(0, RAW_DATA_LIMIT);
+        const details: Record<string, Json> = {
+          reason: result.reason,
+          issues: result.issues ?? null,
+          sequence_number: record.kinesis.sequenceNumber,
+          partition_key: record.kinesis.partitionKey,
+          shard_id: shardId,
+          approximate_arrival: arrival ? new Date(arrival).toISOString() : null,
+          raw_data: kept,
+          raw_data_truncated: kept.length < raw.length,
+          raw_length: raw.length,
+        };
+        Object.assign(state, details);
+        return [
+          {
+            alert_type: 'MalformedEvent',
+            severity: 'warning',
+            entity_type: 'kinesis_record',
+            entity_id: `${shardId}/${record.kinesis.sequenceNumber}`,
+            details,
+            message: `Malformed ${family.name} record ${record.kinesis.sequenceNumber} (${result.reason})${result.issues ? `: ${result.issues}` : ''}`,
+          },
+        ];
+      },
+    };
+    return { ...base, kind: 'malformed', context, reason: result.reason, ...(result.issues ? { issues: result.issues } : {}), effects: [effect] };
+  }
+
+  function toAlert(draft: AlertDraft, d: Decoded, effectIndex: number, n: number): Alert {
+    return {
+      alert_id: `${family.name}:${d.shardId}:${d.record.kinesis.sequenceNumber}:${effectIndex}:${n}`,
+      family: family.name,
+      timestamp: new Date(d.context.eventTime).toISOString(),
+      ...draft,
+      source: {
+        sequence_number: d.record.kinesis.sequenceNumber,
+        shard_id: d.shardId,
+        partition_key: d.record.kinesis.partitionKey,
+        ...(d.kind === 'valid' ? { request_id: d.envelope.id, idempotency_key: d.key } : {}),
+      },
+    };
+  }
+
+  async function processBatch(records: readonly KinesisStreamRecord[]) {
+    const config = runtimeConfig();
+    const table = requiredEnv('TABLE_NAME');
+    const busName = requiredEnv('EVENT_BUS_NAME');
+    const { dynamodb, eventBridge } = clients();
+    const now = new Date().toISOString();
+
+    const decoded = records.map(decode);
+    const shards = [...new Set(decoded.map((d) => d.shardId))];
+    const bounds = new Map<string, { min: string; max: string }>();
+    for (const d of decoded) {
+      const b = bounds.get(d.shardId);
+      if (!b) bounds.set(d.shardId, { min: d.seq, max: d.seq });
+      else {
+        if (d.seq < b.min) b.min = d.seq;
+        if (d.seq > b.max) b.max = d.seq;
+      }
+    }
+
+    // Lowest failed sequence number per shard: that record and every later one of its shard fail.
+    const failFrom = new Map<string, string>();
+    const fail = (shardId: string, seq: string, why: unknown) => {
+      const current = failFrom.get(shardId);
+      if (current === undefined || seq < current) failFrom.set(shardId, seq);
+      logger.error('records failed, retried from here', { shardId, sequenceNumber: seq.replace(/^0+(?=\d)/, ''), error: describeError(why) });
+    };
+    const isFailed = (shardId: string, seq: string) => {
+      const from = failFrom.get(shardId);
+      return from !== undefined && seq >= from;
+    };
+    const failAll = (why: unknown) => {
+      for (const [shardId, b] of bounds) fail(shardId, b.min, why);
+    };
+
+    // 1. One consistent read of everything the batch may touch.
+    const keys = new Map<string, Key>();
+    const addKey = (key: Key) => keys.set(keyId(key), { pk: key.pk, sk: key.sk });
+    for (const shardId of shards) addKey(shardKey(shardId));
+    for (const d of decoded) {
+      for (const e of d.effects) addKey(e);
+      if (d.kind === 'valid' && d.key !== null) addKey(claimKey(d.key));
+    }
+    let current: Map<string, Item>;
+    try {
+      current = await batchGet(dynamodb, table, [...keys.values()]);
+    } catch (error) {
+      if (!isDependencyFailure(error)) throw error;
+      failAll(error);
+      return finish(decoded, failFrom, 0);
+    }
+    const cursor = new Map(shards.map((s) => [s, String(current.get(keyId(shardKey(s)))?.published_seq ?? '')]));
+
+    // 2. Client idempotency: the first record to claim a key owns it; later ones with another sequence number are retries.
+    const newClaims: Item[] = [];
+    const claimOwner = new Map<string, Decoded>();
+    const expiresAt = Math.floor(Date.now() / 1000) + config.claimTtlSeconds;
+    for (const d of decoded) {
+      if (d.kind !== 'valid' || d.key === null) continue;
+      const claim = current.get(keyId(claimKey(d.key)));
+      const owner = claimOwner.get(d.key);
+      if (claim) d.duplicate = !(claim.seq === d.seq && claim.shard === d.shardId);
+      else if (owner) d.duplicate = true;
+      else {
+        claimOwner.set(d.key, d);
+        newClaims.push({ ...claimKey(d.key), seq: d.seq, shard: d.shardId, request_id: d.envelope.id, claimed_at: now, expiresAt });
+      }
+    }
+
+    // 3. Coalesce: every effect on one item, in record order, becomes one write.
+    const groups = new Map<string, { key: Key; entries: { d: Decoded; effect: Effect; effectIndex: number }[] }>();
+    for (const d of decoded) {
+      if (d.kind === 'valid' && d.duplicate) continue;
+      d.effects.forEach((effect, effectIndex) => {
+        const id = keyId(effect);
+        const group = groups.get(id) ?? groups.set(id, { key: { pk: effect.pk, sk: effect.sk }, entries: [] }).get(id)!;
+        group.entries.push({ d, effect, effectIndex });
+      });
+    }
+
+    /** Pure: the item after this batch's fresh effects, the alerts they raise, and alerts still owed from the item's outbox. */
+    function compute(key: Key, entries: { d: Decoded; effect: Effect; effectIndex: number }[], item: Item | undefined) {
+      const state: State = {};
+      if (item) for (const [name, value] of Object.entries(item)) if (!isSystem(name)) state[name] = structuredClone(value);
+      const fences = new Map<string, string>();
+      const outboxes = new Map<string, OutboxEntry[]>();
+      const owed: OutgoingAlert[] = [];
+      for (const shardId of shards) {
+        const attr = shardAttr(shardId);
+        const fence = item?.[`hw_${attr}`];
+        if (typeof fence === 'string') fences.set(shardId, fence);
+        const outbox = (item?.[`outbox_${attr}`] as unknown as OutboxEntry[] | undefined) ?? [];
+        // Written with the item on an earlier delivery but maybe never published: owed if this batch redelivers its record.
+        const b = bounds.get(shardId)!;
+        const lower = cursor.get(shardId)! > b.min ? cursor.get(shardId)! : b.min;
+        const stillOwed = outbox.filter((e) => e.seq >= b.min && e.seq > cursor.get(shardId)! && e.seq <= b.max);
+        for (const e of stillOwed) owed.push({ shardId, seq: e.seq, id: e.id, type: e.type, detail: e.detail });
+        outboxes.set(shardId, outbox.filter((e) => e.seq >= lower && e.seq > cursor.get(shardId)!));
+      }
+      const fresh: Decoded[] = [];
+      const raised: OutgoingAlert[] = [];
+      for (const { d, effect, effectIndex } of entries) {
+        const fence = fences.get(d.shardId);
+        if (fence !== undefined && d.seq <= fence) continue; // applied on an earlier delivery
+        const drafts = effect.apply(state, d.context) ?? [];
+        drafts.forEach((draft, n) => {
+          const alert = toAlert(draft, d, effectIndex, n);
+          raised.push({ shardId: d.shardId, seq: d.seq, id: alert.alert_id, type: alert.alert_type, detail: JSON.stringify(alert) });
+        });
+        fences.set(d.shardId, d.seq);
+        fresh.push(d);
+      }
+      if (fresh.length === 0) return { fresh, raised, owed, put: undefined };
+      const put: Item = {};
+      for (const [name, value] of Object.entries(state)) if (value !== undefined) put[name] = value;
+      if (item) for (const [name, value] of Object.entries(item)) if (isSystem(name)) put[name] = value;
+      Object.assign(put, { pk: key.pk, sk: key.sk, v: (typeof item?.v === 'number' ? item.v : 0) + 1, updated_at: now });
+      for (const [shardId, fence] of fences) put[`hw_${shardAttr(shardId)}`] = fence;
+      for (const shardId of new Set(fresh.map((d) => d.shardId))) {
+        const entries = [...outboxes.get(shardId)!, ...raised.filter((a) => a.shardId === shardId).map(({ seq, id, type, detail }) => ({ seq, shard: shardId, id, type, detail }))];
+        put[`outbox_${shardAttr(shardId)}`] = entries as unknown as Json;
+      }
+      return { fresh, raised, owed, put };
+    }
+
+    const toPublish: OutgoingAlert[] = [];
+    let writes = 0;
+    async function writeGroup(group: { key: Key; entries: { d: Decoded; effect: Effect; effectIndex: number }[] }) {
+      let item = current.get(keyId(group.key));
+      let result = compute(group.key, group.entries, item);
+      try {
+        for (let attempt = 0; result.put; attempt++) {
+          if (attempt >= config.maxWriteConflicts) throw new WriteConflictError(`${group.key.pk} kept changing under ${attempt} writes`);
+          if (attempt > 0) {
+            // Another shard's invocation wrote this item since it was read: recompute on the fresh copy.
+            item = await getItem(dynamodb!, table, group.key);
+            result = compute(group.key, group.entries, item);
+            if (!result.put) break;
+          }
+          writes++;
+          const version = typeof item?.v === 'number' ? item.v : undefined;
+          if (await putIfUnchanged(dynamodb!, table, result.put, item ? (version ?? 0) : undefined)) break;
+        }
+        toPublish.push(...result.owed, ...result.raised);
+      } catch (error) {
+        if (!isDependencyFailure(error)) throw error;
+        toPublish.push(...result.owed);
+        for (const d of result.fresh) fail(d.shardId, d.seq, error);
+      }
+    }
+
+    async function writeClaims() {
+      if (newClaims.length === 0) return;
+      const { failed, error } = await batchPut(dynamodb!, table, newClaims);
+      if (error !== undefined && !isDependencyFailure(error)) throw error;
+      for (const claim of failed) fail(String(claim.shard), String(claim.seq), error);
+    }
+
+    // 4. Write claims and items; writes to distinct items run in parallel.
+    const queue = [...groups.values()];
+    const workers = Array.from({ length: Math.min(config.writeConcurrency, queue.length) }, async () => {
+      for (let group = queue.shift(); group; group = queue.shift()) await writeGroup(group);
+    });
+    await Promise.all([writeClaims(), ...workers]);
+
+    // 5. Alerts of records that are fully applied, in record order; the cursor records how far they are out.
+    const unique = new Map<string, OutgoingAlert>();
+    for (const alert of toPublish) if (!isFailed(alert.shardId, alert.seq)) unique.set(alert.id, alert);
+    let published = 0;
+    if (unique.size > 0) {
+      const results = await publishAlerts(eventBridge!, { busName, source: `event-flow.${family.name}`, attempts: config.alertAttempts }, [...unique.values()]);
+      for (const [shardId, r] of results) {
+        if (r.failure) fail(shardId, r.failure.alert.seq, new Error(r.failure.error));
+        const sent = r.published.filter((a) => !isFailed(shardId, a.seq));
+        published += r.published.length;
+        const highest = sent.reduce((max, a) => (a.seq > max ? a.seq : max), '');
+        if (highest > cursor.get(shardId)!) {
+          try {
+            await raiseAttribute(dynamodb!, table, shardKey(shardId), 'published_seq', highest);
+          } catch (error) {
+            if (!isDependencyFailure(error)) throw error;
+            // Only costs precision: a redelivery of these records would send their alerts again.
+            logger.warn('alert cursor not advanced', { shardId, error: describeError(error) });
+          }
+        }
+      }
+    }
+    return finish(decoded, failFrom, published, writes);
+  }
+
+  function finish(decoded: Decoded[], failFrom: Map<string, string>, published: number, writes = 0) {
+    const failed = new Set<string>();
+    let processed = 0;
+    let malformed = 0;
+    let duplicates = 0;
+    for (const d of decoded) {
+      const from = failFrom.get(d.shardId);
+      if (from !== undefined && d.seq >= from) failed.add(d.record.kinesis.sequenceNumber);
+      else if (d.kind === 'malformed') {
+        malformed++;
+        logger.warn('malformed record', { reason: d.reason, issues: d.issues, sequenceNumber: d.record.kinesis.sequenceNumber, partitionKey: d.record.kinesis.partitionKey });
+      } else {
+        processed++;
+        if (d.duplicate) duplicates++;
+      }
+    }
+    metrics.addMetric('ProcessedEvents', MetricUnit.Count, processed);
+    metrics.addMetric('FailedEvents', MetricUnit.Count, failed.size);
+    metrics.addMetric('MalformedEvents', MetricUnit.Count, malformed);
+    metrics.addMetric('DuplicateEvents', MetricUnit.Count, duplicates);
+    metrics.addMetric('AlertsPublished', MetricUnit.Count, published);
+    logger.info('batch processed', { records: decoded.length, processed, failed: failed.size, malformed, duplicates, alertsPublished: published, itemWrites: writes });
+    return { failed, processed, malformed, duplicates, published };
+  }
+
+  const batch = new BatchProcessor(EventType.KinesisDataStreams);
+
+  async function handler(event: KinesisStreamEvent, context?: Context): Promise<KinesisStreamBatchResponse> {
+    if (context) logger.addContext(context);
+    try {
+      const outcome = await processBatch(event.Records);
+      // Outcomes are already decided for the whole batch; Powertools turns them into the partial batch response.
+      const recordHandler = async (record: KinesisStreamRecord) => {
+        if (outcome.failed.has(record.kinesis.sequenceNumber)) throw new Error(`record ${record.kinesis.sequenceNumber} failed; retry from it`);
+      };
+      return (await processPartialResponse(event, recordHandler, batch, {
+        ...(context ? { context } : {}),
+        throwOnFullBatchFailure: false,
+      })) as KinesisStreamBatchResponse;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  }
+
+  return { handler, processBatch, logger, metrics };
+}
