@@ -1,0 +1,89 @@
+/**
+ * npm run bench [-- --only 1,3,5] [--events 10000] [--out bench]
+ *
+ * Every figure is a pair measured in the same run on the same machine: ours
+ * next to a baseline. Writes bench/results.json and bench/results.md and prints
+ * the table. A part that cannot run (a piece missing, an engine failing) gets a
+ * "not available: <why>" row instead of stopping the others.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { coldStart } from './bench/coldstart.js';
+import { endToEnd } from './bench/e2e.js';
+import { ingest } from './bench/ingest.js';
+import { loadStartLocal, quietOptions, type LocalHandle } from './bench/local.js';
+import { processorCpu, processorEfficiency } from './bench/processor.js';
+import { machine, markdownTable, notAvailable, type PartResult, type Row } from './bench/report.js';
+import { synth } from './bench/synth.js';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    events: { type: 'string', default: '10000' },
+    out: { type: 'string', default: 'bench' },
+  },
+});
+const only = values.only ? new Set(values.only.split(',').map((s) => s.trim())) : undefined;
+const events = Number(values.events);
+const root = resolve(import.meta.dirname, '..');
+const started = Date.now();
+
+const log = (message: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
+
+async function withLocal(part: string, run: (local: LocalHandle, stateDir: string) => Promise<PartResult>): Promise<PartResult> {
+  const startLocal = await loadStartLocal();
+  if (typeof startLocal === 'string') return notAvailable(part, startLocal);
+  const stateDir = mkdtempSync(join(tmpdir(), 'ef-bench-'));
+  let local: LocalHandle | undefined;
+  try {
+    local = await startLocal(quietOptions(stateDir));
+    return await run(local, stateDir);
+  } finally {
+    await local?.stop().catch(() => {});
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+const parts: [string, string, () => Promise<PartResult>][] = [
+  ['5', '5 cold start', () => coldStart()],
+  ['6', '6 synth', () => synth()],
+  ['4', '4 processor CPU', () => processorCpu()],
+  ['3', '3 processor efficiency', () => processorEfficiency({ events })],
+  ['1', '1 ingest', () => withLocal('1 ingest', (local) => ingest(local))],
+  ['2', '2 end to end', () => withLocal('2 end to end', (local, stateDir) => endToEnd(local, stateDir, { events }))],
+];
+
+const results: Record<string, { rows: Row[]; data?: unknown; seconds: number }> = {};
+for (const [id, name, run] of parts) {
+  if (only && !only.has(id)) continue;
+  log(`${name}…`);
+  const t0 = Date.now();
+  let result: PartResult;
+  try {
+    result = await run();
+  } catch (error) {
+    result = notAvailable(name, `failed: ${(error as Error).message.split('\n')[0]!.slice(0, 200)}`);
+  }
+  results[name] = { ...result, seconds: (Date.now() - t0) / 1000 };
+  log(`${name} done in ${results[name]!.seconds.toFixed(1)} s`);
+}
+
+const order = (name: string) => Number(name.split(' ')[0]);
+const rows = Object.entries(results)
+  .sort(([a], [b]) => order(a) - order(b))
+  .flatMap(([, r]) => r.rows);
+const m = machine();
+const date = new Date().toISOString();
+const totalSeconds = (Date.now() - started) / 1000;
+const header = `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}. Date: ${date}. Bench wall time: ${totalSeconds.toFixed(0)} s.`;
+const md = `# event-flow benchmarks\n\n${header}\n\n${markdownTable(rows)}\n`;
+const outDir = resolve(root, values.out);
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'results.json'), `${JSON.stringify({ machine: m, date, totalSeconds, options: { events, only: values.only ?? 'all' }, rows, parts: results }, null, 2)}\n`);
+writeFileSync(join(outDir, 'results.md'), md);
+console.log(`\n${header}\n\n${markdownTable(rows)}\n`);
+log(`wrote ${join(values.out, 'results.json')} and ${join(values.out, 'results.md')}`);
+// The in-process engines keep sockets alive; the figures are written, so leave.
+process.exit(0);
