@@ -1,0 +1,90 @@
+/**
+ * Everything a handler test needs, all real: dynalite behind a counting and
+ * fault-injecting HTTP proxy, an EventBridge PutEvents endpoint, and the
+ * processor environment pointing at them (the same variables local mode sets).
+ * Test-only.
+ */
+import { startEventBridgeSink, type EventBridgeSink } from '../../test/support/eventbridge-sink.js';
+import { comparable, startDynalite, TEST_REGION, type Dynalite } from './dynalite.js';
+import { startCountingProxy, type CountingProxy } from './http-proxy.js';
+import type { Item } from '../runtime/attributes.js';
+
+export interface Harness {
+  db: Dynalite;
+  proxy: CountingProxy;
+  sink: EventBridgeSink;
+  /** Creates a new empty table, points TABLE_NAME at it, resets counters and the sink. */
+  freshTable(): Promise<string>;
+  scan(table?: string): Promise<Item[]>;
+  /** JSON lines (Powertools logs and EMF metrics) written to stdout since the last call. */
+  takeOutput(): any[];
+  close(): Promise<void>;
+}
+
+export const BUS = 'event-flow-test-alerts';
+
+export async function startHarness(): Promise<Harness> {
+  const db = await startDynalite();
+  const proxy = await startCountingProxy(db.url);
+  const sink = await startEventBridgeSink();
+  Object.assign(process.env, {
+    AWS_REGION: TEST_REGION,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL_DYNAMODB: proxy.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: sink.url,
+    // Keeps injected-failure tests quick; the SDK default is 3.
+    AWS_MAX_ATTEMPTS: '2',
+    EVENT_BUS_NAME: BUS,
+    POWERTOOLS_METRICS_NAMESPACE: 'event-flow-test',
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+  });
+
+  // Powertools writes logs and EMF to stdout: keep them for assertions instead of the test output.
+  const output: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
+    const text = String(chunk);
+    if (text.trimStart().startsWith('{')) {
+      output.push(text);
+      return true;
+    }
+    return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write;
+
+  let tables = 0;
+  return {
+    db,
+    proxy,
+    sink,
+    async freshTable() {
+      const name = `event-flow-test-${++tables}`;
+      await db.createTable(name);
+      process.env.TABLE_NAME = name;
+      proxy.reset();
+      proxy.setFault(undefined);
+      sink.clear();
+      sink.setEntryFault(undefined);
+      output.length = 0;
+      return name;
+    },
+    scan: (table) => db.scan(table ?? process.env.TABLE_NAME!),
+    takeOutput() {
+      const lines = output.splice(0).flatMap((chunk) => chunk.split('\n')).filter((l) => l.trim().startsWith('{'));
+      return lines.map((l) => JSON.parse(l));
+    },
+    async close() {
+      process.stdout.write = write;
+      await Promise.allSettled([sink.close(), proxy.close()]);
+      await db.close();
+    },
+  };
+}
+
+/** Effects only: drops write-time bookkeeping that depends on how often an item was written. */
+export function effects(items: Item[]): Item[] {
+  return comparable(items).map((item) => Object.fromEntries(Object.entries(item).filter(([k]) => k !== 'v' && !k.startsWith('outbox_'))));
+}
+
+/** Alerts received by the sink, as their details. */
+export const alertDetails = (sink: EventBridgeSink) => sink.entries.map((e) => e.detail);
