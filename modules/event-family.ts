@@ -22,17 +22,22 @@ import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
-import { Aspects, AssetType, TerraformAsset, TerraformOutput, TerraformResource, type IAspect } from 'cdktf';
+import { Aspects, AssetType, Fn, TerraformAsset, TerraformOutput, TerraformResource, type IAspect } from 'cdktf';
 import { Construct, type IConstruct } from 'constructs';
 import type { FamilyDefinition } from '../handlers/runtime/family.js';
 import type { EventSourceSettings, FamilyDeployment, ProcessorSettings, StreamSettings } from './deployment.js';
 import type { ProcessorDefaults, StreamDefaults } from './environments.js';
+import { bundleArchive } from './bundle-archive.js';
 import { denyInsecureTransport, policyDocument, serviceRole, type Statement } from './iam.js';
 import type { PipelineStack } from './pipeline-stack.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-/** Metric the processors publish (EMF, dimension `service`) for every record they cannot parse or validate. */
+/**
+ * Metric the processors publish (EMF via Powertools: dimensions `service` and
+ * `family`) for every record they cannot parse or validate. A metric query
+ * must name the exact dimension set the metric was published with.
+ */
 export const MALFORMED_METRIC = 'MalformedEvents';
 
 export interface ArchiveSettings {
@@ -184,8 +189,8 @@ export class EventFamily extends Construct {
     if (!existsSync(resolve(bundleDir, 'index.mjs'))) {
       throw new Error(`no handler bundle at ${bundleDir}/index.mjs: run \`npm run build\` first (npm run synth does)`);
     }
-    // The zip's hash drives updates: a changed bundle is a new source_code_hash, an unchanged one is no diff.
-    const asset = new TerraformAsset(this, 'bundle', { path: bundleDir, type: AssetType.ARCHIVE });
+    const archive = bundleArchive(bundleDir, resolve(repoRoot, 'dist/assets'));
+    const asset = new TerraformAsset(this, 'bundle', { path: archive.path, type: AssetType.FILE, assetHash: archive.contentHash });
 
     const environment: Record<string, string> = {
       TABLE_NAME: stack.table.name,
@@ -217,7 +222,8 @@ export class EventFamily extends Construct {
       architectures: ['arm64'],
       handler: processorSettings.handler,
       filename: asset.path,
-      sourceCodeHash: asset.assetHash,
+      // The zip's own hash, as Lambda reports it: a changed bundle updates the code, an unchanged one is no diff.
+      sourceCodeHash: Fn.filebase64sha256(asset.path),
       memorySize: processorCfg.memorySize,
       timeout: processorCfg.timeoutSeconds,
       reservedConcurrentExecutions: processorCfg.reservedConcurrency,
@@ -259,21 +265,23 @@ export class EventFamily extends Construct {
 
     this.addAlarms(stack, name, alarmCfg);
 
-    const archive = props.archive ?? env.archive;
-    if (archive !== false) {
-      const settings = { ...ARCHIVE_DEFAULTS, ...(archive === true ? {} : archive) };
+    const archiveProp = props.archive ?? env.archive;
+    if (archiveProp !== false) {
+      const settings = { ...ARCHIVE_DEFAULTS, ...(archiveProp === true ? {} : archiveProp) };
       [this.archiveBucket, this.archiveStream] = this.addArchive(stack, name, streamKeyArn, settings);
     }
 
     stack.api.addFamily({ family, streamName: name, streamArn: this.stream.arn, streamKeyArn });
 
-    const output = family.name.replace(/_/g, '-');
-    new TerraformOutput(this, 'stream-name', { value: this.stream.name, description: `Kinesis stream of ${family.name}` });
-    new TerraformOutput(this, 'dlq-url', { value: this.deadLetterQueue.url, description: `Dead-letter queue of ${family.name}` });
-    new TerraformOutput(this, 'route', {
-      value: `${stack.api.url}/events/${family.name}`,
-      description: `POST one ${family.name} event here (${output}); /batch for up to 500`,
-    });
+    // Stable, readable output names (`stream_name_orders`) instead of construct-path hashes.
+    const outputs: Array<[string, string, string]> = [
+      ['stream_name', this.stream.name, `Kinesis stream of ${family.name}`],
+      ['dlq_url', this.deadLetterQueue.url, `Dead-letter queue of ${family.name}`],
+      ['route', `${stack.api.url}/events/${family.name}`, `POST one ${family.name} event here; append /batch for up to 500`],
+    ];
+    for (const [id, value, description] of outputs) {
+      new TerraformOutput(this, id, { value, description }).overrideLogicalId(`${id}_${family.name}`);
+    }
 
     this.deployment = {
       family,
@@ -361,7 +369,7 @@ export class EventFamily extends Construct {
           metric: {
             namespace: stack.metricsNamespace,
             metricName: MALFORMED_METRIC,
-            dimensions: { service: this.family.name },
+            dimensions: { service: this.family.name, family: this.family.name },
             stat: 'Sum',
             period: 300,
           },
