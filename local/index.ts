@@ -1,0 +1,289 @@
+/**
+ * Local mode: the whole pipeline on one machine, from the same deployment the
+ * stacks are synthesized from. `startLocal()` is the programmatic entry point
+ * (scripts/start.ts, end-to-end tests, soak tests).
+ */
+import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, ResourceInUseException, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { CreateTableCommand, DescribeTableCommand, ResourceInUseException as TableInUse, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KinesisStreamEvent } from 'aws-lambda';
+import type { PipelineDeployment } from '../modules/deployment.js';
+import { startAlertSink, type AlertSink } from './alert-sink.js';
+import { dynamoClient, kinesisClient, LOCAL_CREDENTIALS } from './aws.js';
+import { CheckpointStore } from './checkpoints.js';
+import { startDynamo } from './engines/dynamodb.js';
+import { startKinesis } from './engines/kinesis.js';
+import { seededRandom, startThrottleProxy, type FaultOptions, type ThrottleProxy } from './faults.js';
+import { startGateway } from './gateway.js';
+import { Sandbox } from './invoker.js';
+import { StreamPoller, type BatchReport, type PollerStats } from './poller.js';
+import { sleep } from './ports.js';
+
+export type { FaultOptions } from './faults.js';
+export type { BatchReport, OnFailureRecord, PollerStats } from './poller.js';
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+/** Account id the local engines use (kinesis-local's default). */
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
+export interface StartLocalOptions {
+  /** API port; 0 picks a free one. Default 4010. */
+  readonly port?: number;
+  /** State folder (engines' data, checkpoints, DLQ files, logs). Default `<repo>/.local`. */
+  readonly stateDir?: string;
+  /** Start from empty state. */
+  readonly clean?: boolean;
+  /** Print nothing (tests). */
+  readonly quiet?: boolean;
+  /** Also print every handler log line (they always go to `<stateDir>/logs/<family>.log`). */
+  readonly verbose?: boolean;
+  readonly faults?: FaultOptions;
+  /**
+   * The deployment to run, or a function of the `dev` deployment (tests use it
+   * to lower a throttle or add a test-only family). Default: the `dev` stack's.
+   */
+  readonly deployment?: PipelineDeployment | ((dev: PipelineDeployment) => PipelineDeployment);
+  /** API key clients must send when the stage requires keys; generated (and printed) when absent. */
+  readonly apiKey?: string;
+  /** Where printed lines go; default console.log. */
+  readonly print?: (line: string) => void;
+  /** Sees every Kinesis event the pollers build, before the handler does. */
+  readonly onEvent?: (family: string, event: KinesisStreamEvent) => void;
+  readonly onBatch?: (report: BatchReport) => void;
+  /**
+   * Resolves when the handler bundles are built. The engines start meanwhile;
+   * the pollers (which load the bundles) wait for it.
+   */
+  readonly bundlesReady?: Promise<unknown>;
+}
+
+export interface LocalPipeline {
+  readonly apiUrl: string;
+  readonly kinesisEndpoint: string;
+  /** dynalite itself (the processors go through the throttle proxy when dynamoThrottleRate > 0). */
+  readonly dynamoEndpoint: string;
+  readonly processorDynamoEndpoint: string;
+  readonly alertSink: AlertSink;
+  readonly deployment: PipelineDeployment;
+  readonly stateDir: string;
+  readonly apiKey?: string;
+  readonly ports: { api: number; kinesis: number; kinesisTls: number; dynamodb: number; alertSink: number };
+  readonly kinesisPid: number;
+  /** SDK clients on the local engines (HTTP/1.1 for Kinesis). */
+  readonly kinesis: KinesisClient;
+  readonly dynamo: DynamoDBClient;
+  /** Per-family counters of the event source mappings. */
+  stats(): Record<string, PollerStats>;
+  /** DynamoDB requests seen and throttled by the fault proxy. */
+  faultStats(): { requests: number; throttled: number } | undefined;
+  dlqFile(family: string): string;
+  /** Milliseconds from the call to "ready". */
+  readonly startupMs: number;
+  stop(): Promise<void>;
+}
+
+async function ensureStream(kinesis: KinesisClient, name: string, shardCount: number, mode: 'PROVISIONED' | 'ON_DEMAND'): Promise<void> {
+  try {
+    await kinesis.send(
+      new CreateStreamCommand(
+        mode === 'ON_DEMAND' ? { StreamName: name, StreamModeDetails: { StreamMode: 'ON_DEMAND' } } : { StreamName: name, ShardCount: shardCount },
+      ),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  for (let i = 0; i < 100; i++) {
+    const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+    if (summary.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
+    await sleep(50);
+  }
+  throw new Error(`stream ${name} did not become ACTIVE`);
+}
+
+async function ensureTable(dynamo: DynamoDBClient, name: string): Promise<void> {
+  try {
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof TableInUse)) throw error;
+  }
+  // dynalite has no UpdateTimeToLive: the TTL attribute is written but items do not expire locally.
+  for (let i = 0; i < 100; i++) {
+    const table = await dynamo.send(new DescribeTableCommand({ TableName: name }));
+    if (table.Table?.TableStatus === 'ACTIVE') return;
+    await sleep(50);
+  }
+  throw new Error(`table ${name} did not become ACTIVE`);
+}
+
+export async function startLocal(options: StartLocalOptions = {}): Promise<LocalPipeline> {
+  const t0 = Date.now();
+  const print = options.quiet ? () => {} : (options.print ?? ((line: string) => console.log(line)));
+  const stateDir = resolve(options.stateDir ?? join(REPO_ROOT, '.local'));
+  if (options.clean) {
+    for (const entry of ['kinesis', 'dynamodb', 'checkpoints.json', 'dlq', 'alerts.jsonl', 'logs']) rmSync(join(stateDir, entry), { recursive: true, force: true });
+  }
+  mkdirSync(join(stateDir, 'logs'), { recursive: true });
+
+  let deployment: PipelineDeployment;
+  if (typeof options.deployment === 'object') deployment = options.deployment;
+  else {
+    const { loadDeployment } = await import('./deployment.js');
+    const dev = await loadDeployment('dev');
+    deployment = options.deployment ? options.deployment(dev) : dev;
+  }
+  const region = deployment.region;
+
+  const cleanups: Array<() => Promise<void>> = [];
+  // Engines stop together, last: kinesis-local alone takes over a second to exit.
+  const engineStops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+    await Promise.all(engineStops.splice(0).map((stop) => stop().catch(() => {})));
+  };
+  try {
+    const [kinesisEngine, dynamoEngine, alertSink] = await Promise.all([
+      startKinesis({ dataDir: join(stateDir, 'kinesis'), region, logFile: join(stateDir, 'logs', 'kinesis-local.log') }).then((e) => {
+        engineStops.push(e.stop);
+        return e;
+      }),
+      startDynamo({ dataDir: join(stateDir, 'dynamodb') }).then((e) => {
+        engineStops.push(e.stop);
+        return e;
+      }),
+      startAlertSink({ file: join(stateDir, 'alerts.jsonl'), print }).then((s) => {
+        engineStops.push(s.stop);
+        return s;
+      }),
+    ]);
+    const kinesis = kinesisClient(kinesisEngine.endpoint, region);
+    const dynamo = dynamoClient(dynamoEngine.endpoint, region);
+    cleanups.push(async () => {
+      kinesis.destroy();
+      dynamo.destroy();
+    });
+    await Promise.all([
+      ...deployment.families.map((f) => ensureStream(kinesis, f.stream.name, f.stream.shardCount, f.stream.mode)),
+      ensureTable(dynamo, deployment.tableName),
+    ]);
+
+    const faults = options.faults ?? {};
+    const random = seededRandom(faults.seed ?? 1);
+    let proxy: ThrottleProxy | undefined;
+    if ((faults.dynamoThrottleRate ?? 0) > 0) {
+      proxy = await startThrottleProxy(dynamoEngine.endpoint, faults.dynamoThrottleRate!, random);
+      cleanups.push(proxy.stop);
+    }
+    const processorDynamoEndpoint = proxy?.endpoint ?? dynamoEngine.endpoint;
+    const crashRate = faults.handlerCrashRate ?? 0;
+
+    const checkpoints = new CheckpointStore(join(stateDir, 'checkpoints.json'));
+    const dlqFile = (family: string) => join(stateDir, 'dlq', `${family}.jsonl`);
+    const pollers = new Map<string, StreamPoller>();
+    for (const family of deployment.families) {
+      const name = family.family.name;
+      const logFile = join(stateDir, 'logs', `${name}.log`);
+      const poller = new StreamPoller({
+        family,
+        region,
+        accountId: LOCAL_ACCOUNT_ID,
+        kinesis,
+        checkpoints,
+        dlqFile: dlqFile(name),
+        sandbox: () =>
+          new Sandbox({
+            deployment: family,
+            repoRoot: REPO_ROOT,
+            region,
+            accountId: LOCAL_ACCOUNT_ID,
+            extraEnv: {
+              AWS_REGION: region,
+              AWS_ENDPOINT_URL_DYNAMODB: processorDynamoEndpoint,
+              AWS_ENDPOINT_URL_EVENTBRIDGE: alertSink.endpoint,
+              AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+              AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+            },
+            log: (line) => {
+              appendFileSync(logFile, `${line}\n`);
+              if (options.verbose) print(`  [${name}] ${line}`);
+            },
+            crash: crashRate > 0 ? () => random() < crashRate : undefined,
+          }),
+        onBatch: (report) => {
+          options.onBatch?.(report);
+          print(formatBatch(report));
+        },
+        ...(options.onEvent ? { onEvent: (event: KinesisStreamEvent) => options.onEvent!(name, event) } : {}),
+      });
+      pollers.set(name, poller);
+    }
+    await options.bundlesReady;
+    await Promise.all([...pollers.values()].map((p) => p.start()));
+    cleanups.push(async () => {
+      await Promise.all([...pollers.values()].map((p) => p.stop()));
+    });
+
+    const apiKey = deployment.api.apiKeyRequired ? (options.apiKey ?? `local-${randomBytes(12).toString('hex')}`) : undefined;
+    const gateway = await startGateway({
+      deployment,
+      kinesisEndpoint: kinesisEngine.endpoint,
+      port: options.port ?? 4010,
+      ...(apiKey ? { apiKey } : {}),
+      localRoutes: {
+        alerts: () => alertSink.events(),
+        status: () => ({ stats: Object.fromEntries([...pollers].map(([n, p]) => [n, p.stats])), checkpoints: checkpoints.all() }),
+      },
+    });
+    cleanups.push(gateway.stop);
+    const apiPort = Number(new URL(gateway.url).port);
+
+    let stopped: Promise<void> | undefined;
+    return {
+      apiUrl: gateway.url,
+      kinesisEndpoint: kinesisEngine.endpoint,
+      dynamoEndpoint: dynamoEngine.endpoint,
+      processorDynamoEndpoint,
+      alertSink,
+      deployment,
+      stateDir,
+      ...(apiKey ? { apiKey } : {}),
+      ports: { api: apiPort, kinesis: kinesisEngine.plainPort, kinesisTls: kinesisEngine.tlsPort, dynamodb: dynamoEngine.port, alertSink: alertSink.port },
+      kinesisPid: kinesisEngine.pid,
+      kinesis,
+      dynamo,
+      stats: () => Object.fromEntries([...pollers].map(([name, p]) => [name, { ...p.stats }])),
+      faultStats: () => (proxy ? { ...proxy.stats } : undefined),
+      dlqFile,
+      startupMs: Date.now() - t0,
+      stop: () => (stopped ??= stopAll()),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+export function formatBatch(r: BatchReport): string {
+  const time = new Date().toISOString().slice(11, 23);
+  const size = `${r.size} record${r.size === 1 ? '' : 's'}`;
+  return `${time} [${r.family}] ${r.shardId} ${size.padEnd(11)} ${r.outcome.padEnd(7)} ${r.detail}`;
+}
+
+export function stateExists(stateDir: string): boolean {
+  return existsSync(join(stateDir, 'kinesis'));
+}
