@@ -12,7 +12,7 @@
  * per-record outcomes (its contract, its `batchItemFailures` format).
  *
  * Per batch: 1 BatchGetItem per 100 distinct items (items, claims, the shard
- * cursor), 1 conditional PutItem per changed item, 1 BatchWriteItem per 25 new
+ * alert cursor), 1 conditional PutItem per changed item, 1 BatchWriteItem per 25 new
  * idempotency claims, PutEvents per 10 alerts, 1 UpdateItem for the alert cursor.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
@@ -28,7 +28,7 @@ import { decodeRecord, type Envelope, type MalformedReason } from './envelope.js
 import { describeError, isDependencyFailure, WriteConflictError } from './errors.js';
 import type { FamilyDefinition, FamilyEvent } from './family.js';
 import { padSequence, shardAttr, shardIdOf } from './sequence.js';
-import { batchGet, batchPut, getItem, keyId, putIfUnchanged, raiseAttribute, type Key } from './store.js';
+import { batchGet, batchPut, getItem, keyId, putIfUnchanged, setCursor, type Key } from './store.js';
 import type { Alert, AlertDraft, Effect, RecordContext, State } from './types.js';
 
 export type Route<F extends FamilyDefinition> = (event: FamilyEvent<F>, context: RecordContext) => Effect[];
@@ -64,7 +64,7 @@ type Decoded = ValidRecord | MalformedRecord;
 
 /** Largest slice of a malformed record's raw data kept in its alert and item (EventBridge entries are ≤ 256 KiB). */
 const RAW_DATA_LIMIT = 32 * 1024;
-const SYSTEM = new Set(['pk', 'sk', 'v', 'updated_at', 'published_seq']);
+const SYSTEM = new Set(['pk', 'sk', 'v', 'updated_at', 'published_seq', 'published_ids']);
 const isSystem = (name: string) => SYSTEM.has(name) || name.startsWith('hw_') || name.startsWith('outbox_');
 
 interface OutboxEntry {
@@ -76,14 +76,19 @@ interface OutboxEntry {
 }
 
 export function createProcessor<F extends FamilyDefinition>(family: F, route: Route<F>, options: ProcessorOptions = {}) {
-  const logger = options.logger ?? new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? `event-flow-${family.name}` });
-  const metrics =
-    options.metrics ??
-    new Metrics({
+  // Created on first use, like the clients: the environment (namespace, service, log level) is read then.
+  let logger = options.logger;
+  let metrics = options.metrics;
+  const observability = () => {
+    const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? `event-flow-${family.name}`;
+    logger ??= new Logger({ serviceName });
+    metrics ??= new Metrics({
       namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'event-flow',
-      serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? `event-flow-${family.name}`,
+      serviceName,
       defaultDimensions: { family: family.name },
     });
+    return { logger, metrics };
+  };
   // Created on first use so that tests (and local mode) can set endpoint variables after import.
   let dynamodb = options.dynamodb;
   let eventBridge = options.eventBridge;
@@ -170,6 +175,7 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
   }
 
   async function processBatch(records: readonly KinesisStreamRecord[]) {
+    const { logger } = observability();
     const config = runtimeConfig();
     const table = requiredEnv('TABLE_NAME');
     const busName = requiredEnv('EVENT_BUS_NAME');
@@ -219,7 +225,20 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
       failAll(error);
       return finish(decoded, failFrom, 0);
     }
-    const cursor = new Map(shards.map((s) => [s, String(current.get(keyId(shardKey(s)))?.published_seq ?? '')]));
+    // How far each shard's alerts are known to be out: every alert of a record up to published_seq, plus
+    // published_ids (`<seq>|<alert id>`) sent beyond it by a delivery that then failed at an earlier record.
+    const cursor = new Map<string, string>();
+    const sentBeyond = new Map<string, Map<string, string>>();
+    for (const shardId of shards) {
+      const item = current.get(keyId(shardKey(shardId)));
+      cursor.set(shardId, String(item?.published_seq ?? ''));
+      const extra = new Map<string, string>();
+      for (const entry of (item?.published_ids as string[] | undefined) ?? []) {
+        const bar = entry.indexOf('|');
+        extra.set(entry.slice(bar + 1), entry.slice(0, bar));
+      }
+      sentBeyond.set(shardId, extra);
+    }
 
     // 2. Client idempotency: the first record to claim a key owns it; later ones with another sequence number are retries.
     const newClaims: Item[] = [];
@@ -263,7 +282,7 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
         // Written with the item on an earlier delivery but maybe never published: owed if this batch redelivers its record.
         const b = bounds.get(shardId)!;
         const lower = cursor.get(shardId)! > b.min ? cursor.get(shardId)! : b.min;
-        const stillOwed = outbox.filter((e) => e.seq >= b.min && e.seq > cursor.get(shardId)! && e.seq <= b.max);
+        const stillOwed = outbox.filter((e) => e.seq >= b.min && e.seq > cursor.get(shardId)! && e.seq <= b.max && !sentBeyond.get(shardId)!.has(e.id));
         for (const e of stillOwed) owed.push({ shardId, seq: e.seq, id: e.id, type: e.type, detail: e.detail });
         outboxes.set(shardId, outbox.filter((e) => e.seq >= lower && e.seq > cursor.get(shardId)!));
       }
@@ -341,17 +360,21 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
       const results = await publishAlerts(eventBridge!, { busName, source: `event-flow.${family.name}`, attempts: config.alertAttempts }, [...unique.values()]);
       for (const [shardId, r] of results) {
         if (r.failure) fail(shardId, r.failure.alert.seq, new Error(r.failure.error));
-        const sent = r.published.filter((a) => !isFailed(shardId, a.seq));
         published += r.published.length;
-        const highest = sent.reduce((max, a) => (a.seq > max ? a.seq : max), '');
-        if (highest > cursor.get(shardId)!) {
-          try {
-            await raiseAttribute(dynamodb!, table, shardKey(shardId), 'published_seq', highest);
-          } catch (error) {
-            if (!isDependencyFailure(error)) throw error;
-            // Only costs precision: a redelivery of these records would send their alerts again.
-            logger.warn('alert cursor not advanced', { shardId, error: describeError(error) });
-          }
+        const from = failFrom.get(shardId);
+        const old = cursor.get(shardId)!;
+        let mark = old;
+        for (const a of r.published) if ((from === undefined || a.seq < from) && a.seq > mark) mark = a.seq;
+        // Alerts already sent for records that will be redelivered: remembered by id so they are not sent again.
+        const beyond = new Map([...sentBeyond.get(shardId)!].filter(([, seq]) => seq > mark));
+        for (const a of r.published) if (a.seq > mark) beyond.set(a.id, a.seq);
+        if (mark === old && beyond.size === sentBeyond.get(shardId)!.size) continue;
+        try {
+          await setCursor(dynamodb!, table, shardKey(shardId), mark, [...beyond].map(([id, seq]) => `${seq}|${id}`));
+        } catch (error) {
+          if (!isDependencyFailure(error)) throw error;
+          // Only costs precision: a redelivery of these records would send their alerts again.
+          logger.warn('alert cursor not advanced', { shardId, error: describeError(error) });
         }
       }
     }
@@ -359,6 +382,7 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
   }
 
   function finish(decoded: Decoded[], failFrom: Map<string, string>, published: number, writes = 0) {
+    const { logger, metrics } = observability();
     const failed = new Set<string>();
     let processed = 0;
     let malformed = 0;
@@ -386,9 +410,19 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
   const batch = new BatchProcessor(EventType.KinesisDataStreams);
 
   async function handler(event: KinesisStreamEvent, context?: Context): Promise<KinesisStreamBatchResponse> {
+    const { logger, metrics } = observability();
     if (context) logger.addContext(context);
+    let outcome: Awaited<ReturnType<typeof processBatch>>;
     try {
-      const outcome = await processBatch(event.Records);
+      outcome = await processBatch(event.Records);
+    } catch (error) {
+      // A bug, not a dependency: the invocation fails and the mapping retries (and bisects) the whole batch.
+      logger.error('batch crashed', { error: describeError(error), records: event.Records.length });
+      metrics.addMetric('FailedEvents', MetricUnit.Count, event.Records.length);
+      metrics.publishStoredMetrics();
+      throw error;
+    }
+    try {
       // Outcomes are already decided for the whole batch; Powertools turns them into the partial batch response.
       const recordHandler = async (record: KinesisStreamRecord) => {
         if (outcome.failed.has(record.kinesis.sequenceNumber)) throw new Error(`record ${record.kinesis.sequenceNumber} failed; retry from it`);
@@ -402,5 +436,5 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
     }
   }
 
-  return { handler, processBatch, logger, metrics };
+  return { handler, processBatch, observability };
 }

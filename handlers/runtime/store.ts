@@ -98,20 +98,17 @@ export async function batchPut(client: DynamoDBClient, table: string, items: rea
   return lastError === undefined ? { failed } : { failed, error: lastError };
 }
 
-/** Raises a string attribute monotonically (never lowers it). */
-export async function raiseAttribute(client: DynamoDBClient, table: string, key: Key, name: string, value: Json & string): Promise<void> {
-  try {
-    await client.send(
-      new UpdateItemCommand({
-        TableName: table,
-        Key: { pk: { S: key.pk }, sk: { S: key.sk } },
-        UpdateExpression: 'SET #a = :a',
-        ConditionExpression: 'attribute_not_exists(#a) OR #a < :a',
-        ExpressionAttributeNames: { '#a': name },
-        ExpressionAttributeValues: { ':a': { S: value } },
-      }),
-    );
-  } catch (error) {
-    if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
-  }
+/**
+ * Records how far a shard's alerts are published. Only the invocation that
+ * owns the shard writes it (Lambda runs one batch per shard at a time).
+ */
+export async function setCursor(client: DynamoDBClient, table: string, key: Key, publishedSeq: string, publishedIds: string[]): Promise<void> {
+  await client.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: { S: key.pk }, sk: { S: key.sk } },
+      UpdateExpression: 'SET published_seq = :s, published_ids = :ids',
+      ExpressionAttributeValues: { ':s': { S: publishedSeq }, ':ids': { L: publishedIds.map((id) => ({ S: id })) } },
+    }),
+  );
 }

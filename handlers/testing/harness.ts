@@ -37,7 +37,7 @@ export async function startHarness(): Promise<Harness> {
     AWS_MAX_ATTEMPTS: '2',
     EVENT_BUS_NAME: BUS,
     POWERTOOLS_METRICS_NAMESPACE: 'event-flow-test',
-    POWERTOOLS_LOG_LEVEL: 'WARN',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
 
   // Powertools writes logs and EMF to stdout: keep them for assertions instead of the test output.
@@ -51,6 +51,17 @@ export async function startHarness(): Promise<Harness> {
     }
     return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof process.stdout.write;
+
+  // Outside Lambda, Powertools' logger writes through the global console instead.
+  const consoleMethods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+  const originalConsole = Object.fromEntries(consoleMethods.map((m) => [m, console[m]]));
+  for (const method of consoleMethods) {
+    const original = console[method].bind(console);
+    console[method] = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].trimStart().startsWith('{')) output.push(args[0]);
+      else original(...args);
+    };
+  }
 
   let tables = 0;
   return {
@@ -75,6 +86,7 @@ export async function startHarness(): Promise<Harness> {
     },
     async close() {
       process.stdout.write = write;
+      Object.assign(console, originalConsole);
       await Promise.allSettled([sink.close(), proxy.close()]);
       await db.close();
     },

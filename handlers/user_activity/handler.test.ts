@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../testing/harness.js';
+import { kinesisEvent, records } from '../testing/kinesis.js';
+import { userActivity } from './family.js';
+import { handler } from './handler.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+beforeEach(async () => {
+  await h.freshTable();
+});
+
+const act = (user_id: string, action: string, timestamp: string) => ({ user_id, action, timestamp, metadata: { page: '/x' } });
+
+describe('user_activity processor', () => {
+  it('keeps per-user counters by action, daily buckets with a TTL, and first/last seen', async () => {
+    const res = await handler(
+      kinesisEvent(
+        records(userActivity, [
+          act('u-1', 'page_view', '2026-11-20T09:00:00Z'),
+          act('u-1', 'click', '2026-11-20T09:01:00Z'),
+          act('u-1', 'page_view', '2026-11-21T10:00:00Z'),
+          act('u-2', 'search', '2026-11-21T11:00:00Z'),
+          // Late event: counted, but "last seen" does not move back.
+          act('u-1', 'sign_in', '2026-11-19T23:00:00Z'),
+        ]),
+      ),
+    );
+    expect(res.batchItemFailures).toEqual([]);
+    const items = await h.scan();
+    const get = (pk: string, sk: string) => items.find((i) => i.pk === pk && i.sk === sk);
+    expect(get('user_activity#user#u-1', 'profile')).toMatchObject({
+      actions: { page_view: 2, click: 1, sign_in: 1 },
+      total: 4,
+      first_seen: '2026-11-19T23:00:00.000Z',
+      last_seen: '2026-11-21T10:00:00.000Z',
+      last_action: 'page_view',
+    });
+    expect(get('user_activity#user#u-1', 'day#2026-11-20')).toMatchObject({ actions: { page_view: 1, click: 1 }, total: 2, expiresAt: Date.parse('2026-11-21T00:00:00Z') / 1000 + 90 * 86400 });
+    expect(get('user_activity#user#u-1', 'day#2026-11-21')).toMatchObject({ actions: { page_view: 1 }, total: 1 });
+    expect(get('user_activity#user#u-1', 'day#2026-11-19')).toMatchObject({ actions: { sign_in: 1 }, total: 1 });
+    expect(get('user_activity#user#u-2', 'profile')).toMatchObject({ actions: { search: 1 }, total: 1 });
+    // 5 events, 6 distinct items: one write each.
+    expect(h.proxy.counts.PutItem).toBe(6);
+    expect(items.filter((i) => String(i.pk).startsWith('user_activity#user#'))).toHaveLength(6);
+    expect(h.sink.entries).toEqual([]);
+  });
+
+  it('uses the envelope receivedAt when the body has no timestamp', async () => {
+    await handler(kinesisEvent(records(userActivity, [{ user_id: 'u-3', action: 'page_view' }])));
+    const profile = (await h.scan()).find((i) => i.pk === 'user_activity#user#u-3' && i.sk === 'profile');
+    // records() stamps envelopes as received at 2026-11-23T10:00:00Z.
+    expect(profile).toMatchObject({ last_seen: '2026-11-23T10:00:00.000Z' });
+  });
+});
