@@ -1,0 +1,477 @@
+/**
+ * Synthesizes every environment's stack with cdktf's Testing harness and
+ * asserts on the Terraform JSON: the settings, wiring, encryption and least
+ * privilege that issue 2 promises, per family and per environment.
+ * The handler bundles come from the suite's global setup (scripts/build.ts).
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Testing } from 'cdktf';
+import { z } from 'zod/mini';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineFamily, type FamilyDefinition } from '../handlers/runtime/family.js';
+import { orders } from '../handlers/orders/family.js';
+import { payments } from '../handlers/payments/family.js';
+import { tutoring } from '../handlers/tutoring/family.js';
+import { userActivity } from '../handlers/user_activity/family.js';
+import { addFamilies, buildApp } from '../main.js';
+import { ENVIRONMENTS, ENVIRONMENT_NAMES, type EnvironmentName } from './environments.js';
+import { EventFamily } from './event-family.js';
+import { fromTfLiteral } from './iam.js';
+import { batchModel, eventModel, modelName } from './models.js';
+import { PipelineStack } from './pipeline-stack.js';
+import { named, one, policyDoc, ref, resources, synthJson, type Block, type TfJson } from './synth-helpers.js';
+import { GATEWAY_RESPONSES, METHOD_STATUS_CODES, integrationResponses, putRecordRequestTemplate, putRecordsRequestTemplate } from './templates.js';
+
+const FAMILIES: FamilyDefinition[] = [userActivity, orders, payments, tutoring];
+
+let stacks: PipelineStack[];
+const tf = {} as Record<EnvironmentName, TfJson>;
+
+beforeAll(() => {
+  stacks = buildApp(Testing.app());
+  for (const stack of stacks) tf[stack.environment.name] = synthJson(stack);
+});
+
+const cases = ENVIRONMENT_NAMES.flatMap((env) => FAMILIES.map((family) => ({ env, family, name: `event-flow-${env}-${family.name}` })));
+
+describe('stacks', () => {
+  it('has one stack per environment, named event-flow-<env>, with the provider tagging project and environment', () => {
+    expect(stacks.map((s) => s.node.id)).toEqual(['event-flow-dev', 'event-flow-staging', 'event-flow-prod']);
+    for (const env of ENVIRONMENT_NAMES) {
+      const provider = tf[env].provider!.aws![0]!;
+      expect(provider.region).toBe(ENVIRONMENTS[env].region);
+      expect(provider.default_tags[0].tags).toMatchObject({ project: 'event-flow', environment: env });
+      // Without EVENT_FLOW_STATE_BUCKET the state stays local.
+      expect(tf[env].terraform?.backend?.s3).toBeUndefined();
+    }
+  });
+
+  it('keeps state in S3, encrypted and locked, when EVENT_FLOW_STATE_BUCKET is set', () => {
+    const saved = { ...process.env };
+    try {
+      process.env.EVENT_FLOW_STATE_BUCKET = 'example-state-bucket';
+      delete process.env.EVENT_FLOW_STATE_LOCK_TABLE;
+      const s3 = synthJson(new PipelineStack(Testing.app(), ENVIRONMENTS.staging)).terraform!.backend!.s3;
+      expect(s3).toEqual({
+        bucket: 'example-state-bucket',
+        key: 'event-flow/staging/terraform.tfstate',
+        region: ENVIRONMENTS.staging.region,
+        encrypt: true,
+        use_lockfile: true,
+      });
+      process.env.EVENT_FLOW_STATE_LOCK_TABLE = 'example-locks';
+      const locked = synthJson(new PipelineStack(Testing.app(), ENVIRONMENTS.prod)).terraform!.backend!.s3;
+      expect(locked).toMatchObject({ dynamodb_table: 'example-locks', key: 'event-flow/prod/terraform.tfstate' });
+      expect(locked.use_lockfile).toBeUndefined();
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it.each(ENVIRONMENT_NAMES)('%s: table is on-demand, pk/sk, TTL on expiresAt, point-in-time recovery, encrypted', (env) => {
+    const [, table] = named(tf[env], 'aws_dynamodb_table', `event-flow-${env}`);
+    expect(table).toMatchObject({
+      billing_mode: 'PAY_PER_REQUEST',
+      hash_key: 'pk',
+      range_key: 'sk',
+      ttl: { attribute_name: 'expiresAt', enabled: true },
+      point_in_time_recovery: { enabled: true },
+      server_side_encryption: { enabled: true },
+    });
+    expect(table.attribute).toEqual([
+      { name: 'pk', type: 'S' },
+      { name: 'sk', type: 'S' },
+    ]);
+  });
+
+  it.each(ENVIRONMENT_NAMES)('%s: alert bus → rule → encrypted alerts topic; encrypted alarm topic; rotating key', (env) => {
+    const t = tf[env];
+    const [keyId, key] = one(t, 'aws_kms_key', () => true);
+    expect(key.enable_key_rotation).toBe(true);
+    const [busId] = named(t, 'aws_cloudwatch_event_bus', `event-flow-${env}-alerts`);
+    const [alertsId, alerts] = named(t, 'aws_sns_topic', `event-flow-${env}-alerts`);
+    const [, alarms] = named(t, 'aws_sns_topic', `event-flow-${env}-alarms`);
+    expect(alerts.kms_master_key_id).toBe(ref('aws_kms_key', keyId, 'arn'));
+    expect(alarms.kms_master_key_id).toBe(ref('aws_kms_key', keyId, 'arn'));
+    const [ruleId, rule] = one(t, 'aws_cloudwatch_event_rule', () => true);
+    expect(rule.event_bus_name).toBe(ref('aws_cloudwatch_event_bus', busId, 'name'));
+    const [, target] = one(t, 'aws_cloudwatch_event_target', () => true);
+    expect(target.rule).toBe(ref('aws_cloudwatch_event_rule', ruleId, 'name'));
+    expect(target.arn).toBe(ref('aws_sns_topic', alertsId, 'arn'));
+  });
+
+  it('has the outputs users need: API URL, table, bus, and per family the stream, DLQ URL and route', () => {
+    for (const env of ENVIRONMENT_NAMES) {
+      const outputs = Object.keys(tf[env].output!);
+      expect(outputs).toEqual(expect.arrayContaining(['api_url', 'table_name', 'alert_bus_name', 'alarm_topic_arn']));
+      for (const f of FAMILIES) expect(outputs).toEqual(expect.arrayContaining([`stream_name_${f.name}`, `dlq_url_${f.name}`, `route_${f.name}`]));
+    }
+  });
+});
+
+describe.each(cases)('$name', ({ env, family, name }) => {
+  const config = ENVIRONMENTS[env];
+  const t = () => tf[env];
+
+  it('stream: KMS-encrypted, retention and capacity from the environment', () => {
+    const [, stream] = named(t(), 'aws_kinesis_stream', name);
+    expect(stream.encryption_type).toBe('KMS');
+    if (config.stream.customerKey) {
+      const [keyId] = one(t(), 'aws_kms_key', () => true);
+      expect(stream.kms_key_id).toBe(ref('aws_kms_key', keyId, 'arn'));
+    } else {
+      expect(stream.kms_key_id).toBe('alias/aws/kinesis');
+    }
+    expect(stream.retention_period).toBe(config.stream.retentionHours);
+    expect(stream.stream_mode_details).toEqual({ stream_mode: config.stream.mode });
+    expect(stream.shard_count).toBe(config.stream.shardCount);
+    expect(stream.tags).toEqual({ family: family.name });
+  });
+
+  it('processor: nodejs22.x, the bundle zip, the contract environment, a log group with finite retention', () => {
+    const [, fn] = named(t(), 'aws_lambda_function', name, 'function_name');
+    expect(fn.runtime).toBe('nodejs22.x');
+    expect(fn.handler).toBe('index.handler');
+    expect(fn.filename).toMatch(new RegExp(`^assets/${family.name}_bundle_[0-9A-F]+/[0-9a-f]{64}/${family.name}-[0-9a-f]{16}\\.zip$`));
+    expect(fn.source_code_hash).toBe(`\${filebase64sha256("${fn.filename}")}`);
+    const [tableId] = named(t(), 'aws_dynamodb_table', `event-flow-${env}`);
+    const [busId] = named(t(), 'aws_cloudwatch_event_bus', `event-flow-${env}-alerts`);
+    expect(fn.environment.variables).toEqual({
+      TABLE_NAME: ref('aws_dynamodb_table', tableId, 'name'),
+      EVENT_BUS_NAME: ref('aws_cloudwatch_event_bus', busId, 'name'),
+      FAMILY_NAME: family.name,
+      POWERTOOLS_SERVICE_NAME: family.name,
+      POWERTOOLS_METRICS_NAMESPACE: `EventFlow/${env}`,
+      POWERTOOLS_LOG_LEVEL: config.processor.logLevel,
+    });
+    expect(fn.memory_size).toBe(config.processor.memorySize);
+    expect(fn.timeout).toBe(config.processor.timeoutSeconds);
+    expect(fn.reserved_concurrent_executions).toBe(config.processor.reservedConcurrency);
+    expect(fn.tracing_config).toEqual(config.processor.tracing ? { mode: 'Active' } : undefined);
+    const [logId, logs] = named(t(), 'aws_cloudwatch_log_group', `/aws/lambda/${name}`);
+    expect(logs.retention_in_days).toBe(config.processor.logRetentionDays);
+    expect(fn.logging_config.log_group).toBe(ref('aws_cloudwatch_log_group', logId, 'name'));
+  });
+
+  it('event source mapping: partial failures, bisect, bounded retries and age, on-failure → its DLQ', () => {
+    const [streamId] = named(t(), 'aws_kinesis_stream', name);
+    const [fnId] = named(t(), 'aws_lambda_function', name, 'function_name');
+    const [dlqId] = named(t(), 'aws_sqs_queue', `${name}-dlq`);
+    const [, esm] = one(t(), 'aws_lambda_event_source_mapping', (b) => b.event_source_arn === ref('aws_kinesis_stream', streamId, 'arn'));
+    expect(esm).toMatchObject({
+      function_name: ref('aws_lambda_function', fnId, 'arn'),
+      starting_position: 'TRIM_HORIZON',
+      function_response_types: ['ReportBatchItemFailures'],
+      bisect_batch_on_function_error: true,
+      maximum_retry_attempts: 3,
+      maximum_record_age_in_seconds: 3600,
+      batch_size: config.eventSource.batchSize,
+      maximum_batching_window_in_seconds: config.eventSource.maximumBatchingWindowInSeconds,
+      parallelization_factor: config.eventSource.parallelizationFactor,
+      destination_config: { on_failure: { destination_arn: ref('aws_sqs_queue', dlqId, 'arn') } },
+    });
+  });
+
+  it('dead-letter queue: customer-key encrypted, 14 days, policy denying non-TLS access', () => {
+    const [dlqId, dlq] = named(t(), 'aws_sqs_queue', `${name}-dlq`);
+    const [keyId] = one(t(), 'aws_kms_key', () => true);
+    expect(dlq.kms_master_key_id).toBe(ref('aws_kms_key', keyId, 'arn'));
+    expect(dlq.message_retention_seconds).toBe(14 * 24 * 3600);
+    const [, policy] = one(t(), 'aws_sqs_queue_policy', (b) => b.queue_url === ref('aws_sqs_queue', dlqId, 'url'));
+    const [deny] = policyDoc(t(), policy.policy).statement;
+    expect(deny).toMatchObject({
+      effect: 'Deny',
+      actions: ['sqs:*'],
+      resources: [ref('aws_sqs_queue', dlqId, 'arn')],
+      condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
+    });
+  });
+
+  it('alarms: each with its dimension, wired to the alarm topic', () => {
+    const [topicId] = named(t(), 'aws_sns_topic', `event-flow-${env}-alarms`);
+    const topic = ref('aws_sns_topic', topicId, 'arn');
+    const alarm = (suffix: string) => named(t(), 'aws_cloudwatch_metric_alarm', `${name}-${suffix}`, 'alarm_name')[1];
+    const expected: Record<string, [string, string, Record<string, string>, number]> = {
+      'iterator-age': ['AWS/Lambda', 'IteratorAge', { FunctionName: name }, 60_000],
+      errors: ['AWS/Lambda', 'Errors', { FunctionName: name }, 0],
+      throttles: ['AWS/Lambda', 'Throttles', { FunctionName: name }, 0],
+      'dlq-depth': ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: `${name}-dlq` }, 0],
+      'write-throughput-exceeded': ['AWS/Kinesis', 'WriteProvisionedThroughputExceeded', { StreamName: name }, 0],
+    };
+    for (const [suffix, [namespace, metricName, dimensions, threshold]] of Object.entries(expected)) {
+      expect(alarm(suffix)).toMatchObject({
+        namespace,
+        metric_name: metricName,
+        dimensions,
+        threshold,
+        comparison_operator: 'GreaterThanThreshold',
+        alarm_actions: [topic],
+      });
+    }
+    const malformed = alarm('malformed-rate');
+    expect(malformed.threshold).toBe(5);
+    expect(malformed.alarm_actions).toEqual([topic]);
+    const queries = Object.fromEntries((malformed.metric_query as Block[]).map((q) => [q.id, q]));
+    expect(queries.malformed!.metric).toMatchObject({
+      namespace: `EventFlow/${env}`,
+      metric_name: 'MalformedEvents',
+      dimensions: { service: family.name, family: family.name },
+    });
+    expect(queries.incoming!.metric).toMatchObject({ namespace: 'AWS/Kinesis', metric_name: 'IncomingRecords', dimensions: { StreamName: name } });
+    expect(queries.rate).toMatchObject({ expression: 'IF(incoming > 0, 100 * FILL(malformed, 0) / incoming, 0)', return_data: true });
+  });
+
+  it('processor role: reads its stream, sends to its DLQ, writes only its key prefix, publishes alerts, logs to its group', () => {
+    const [roleId] = named(t(), 'aws_iam_role', `${name}-processor`);
+    const [, rolePolicy] = one(t(), 'aws_iam_role_policy', (b) => b.role === ref('aws_iam_role', roleId, 'id'));
+    const statements = Object.fromEntries((policyDoc(t(), rolePolicy.policy).statement as Block[]).map((s) => [s.sid, s]));
+    const [streamId] = named(t(), 'aws_kinesis_stream', name);
+    const [dlqId] = named(t(), 'aws_sqs_queue', `${name}-dlq`);
+    const [tableId] = named(t(), 'aws_dynamodb_table', `event-flow-${env}`);
+    const [busId] = named(t(), 'aws_cloudwatch_event_bus', `event-flow-${env}-alerts`);
+    const [logId] = named(t(), 'aws_cloudwatch_log_group', `/aws/lambda/${name}`);
+    expect(statements.ReadOwnStream!.resources).toEqual([ref('aws_kinesis_stream', streamId, 'arn')]);
+    expect(statements.SendToOwnDeadLetterQueue).toMatchObject({ actions: ['sqs:SendMessage'], resources: [ref('aws_sqs_queue', dlqId, 'arn')] });
+    expect(statements.WriteOwnKeyPrefix).toMatchObject({
+      resources: [ref('aws_dynamodb_table', tableId, 'arn')],
+      condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [`${family.name}#*`] }],
+    });
+    expect(statements.WriteOwnKeyPrefix!.actions).not.toContain('dynamodb:DeleteItem');
+    expect(statements.PublishAlerts).toMatchObject({ actions: ['events:PutEvents'], resources: [ref('aws_cloudwatch_event_bus', busId, 'arn')] });
+    expect(statements.WriteOwnLogs!.resources).toEqual([`${ref('aws_cloudwatch_log_group', logId, 'arn')}:*`]);
+    expect(Object.keys(statements).sort()).toEqual(
+      ['PublishAlerts', 'ReadOwnStream', 'SendToOwnDeadLetterQueue', 'UseEnvironmentKey', 'WriteOwnKeyPrefix', 'WriteOwnLogs', ...(config.processor.tracing ? ['WriteTraces'] : [])].sort(),
+    );
+  });
+
+  it('API: both routes are Kinesis service integrations rendering exactly the templates of modules/templates.ts', () => {
+    const [resourceId] = one(t(), 'aws_api_gateway_resource', (b) => b.path_part === family.name);
+    const [batchResourceId] = one(
+      t(),
+      'aws_api_gateway_resource',
+      (b) => b.path_part === 'batch' && b.parent_id === ref('aws_api_gateway_resource', resourceId, 'id'),
+    );
+    const routes = [
+      { resource: resourceId, action: 'PutRecord', template: putRecordRequestTemplate(family, name), route: 'single' as const, model: modelName(family, 'Event') },
+      { resource: batchResourceId, action: 'PutRecords', template: putRecordsRequestTemplate(family, name), route: 'batch' as const, model: modelName(family, 'Batch') },
+    ];
+    const [validatorId, validator] = one(t(), 'aws_api_gateway_request_validator', () => true);
+    expect(validator).toMatchObject({ validate_request_body: true });
+    for (const r of routes) {
+      const resourceRef = ref('aws_api_gateway_resource', r.resource, 'id');
+      const [methodId, method] = one(t(), 'aws_api_gateway_method', (b) => b.resource_id === resourceRef && b.http_method === 'POST');
+      const onPost = (b: Block) => b.resource_id === resourceRef && b.http_method === ref('aws_api_gateway_method', methodId, 'http_method');
+      expect(method.request_validator_id).toBe(ref('aws_api_gateway_request_validator', validatorId, 'id'));
+      expect(method.api_key_required).toBe(config.api.apiKeyRequired);
+      const [modelId] = named(t(), 'aws_api_gateway_model', r.model);
+      expect(method.request_models).toEqual({ 'application/json': ref('aws_api_gateway_model', modelId, 'name') });
+
+      const [, integration] = one(t(), 'aws_api_gateway_integration', (b) => onPost(b) && b.type === 'AWS');
+      expect(integration).toMatchObject({
+        uri: `arn:aws:apigateway:${config.region}:kinesis:action/${r.action}`,
+        integration_http_method: 'POST',
+        passthrough_behavior: 'NEVER',
+        request_parameters: { 'integration.request.header.Content-Type': "'application/x-amz-json-1.1'" },
+      });
+      expect(fromTfLiteral(integration.request_templates['application/json'])).toBe(r.template);
+
+      const responses = resources(t(), 'aws_api_gateway_integration_response').filter(([, b]) => onPost(b));
+      expect(
+        responses.map(([, b]) => ({ statusCode: b.status_code, selectionPattern: b.selection_pattern, template: fromTfLiteral(b.response_templates['application/json']) })),
+      ).toEqual(integrationResponses(r.route).map((s) => ({ statusCode: s.statusCode, selectionPattern: s.selectionPattern, template: s.template })));
+      const methodResponses = resources(t(), 'aws_api_gateway_method_response').filter(([, b]) => onPost(b));
+      expect(methodResponses.map(([, b]) => b.status_code).sort()).toEqual([...METHOD_STATUS_CODES].sort());
+      // CORS preflight answered by API Gateway.
+      one(t(), 'aws_api_gateway_method', (b) => b.resource_id === resourceRef && b.http_method === 'OPTIONS');
+    }
+  });
+
+  it('API: request models are the JSON Schemas generated from the family schema', () => {
+    expect(JSON.parse(fromTfLiteral(named(t(), 'aws_api_gateway_model', modelName(family, 'Event'))[1].schema))).toEqual(eventModel(family));
+    expect(JSON.parse(fromTfLiteral(named(t(), 'aws_api_gateway_model', modelName(family, 'Batch'))[1].schema))).toEqual(batchModel(family));
+  });
+
+  it('API role may put records on exactly this stream', () => {
+    const [roleId] = named(t(), 'aws_iam_role', `event-flow-${env}-api-kinesis`);
+    const [, policy] = one(t(), 'aws_iam_role_policy', (b) => b.role === ref('aws_iam_role', roleId, 'id') && b.name === `put-${family.name}`);
+    const [streamId] = named(t(), 'aws_kinesis_stream', name);
+    const statements = policyDoc(t(), policy.policy).statement as Block[];
+    expect(statements[0]).toMatchObject({ actions: ['kinesis:PutRecord', 'kinesis:PutRecords'], resources: [ref('aws_kinesis_stream', streamId, 'arn')] });
+    expect(statements.length).toBe(config.stream.customerKey ? 2 : 1);
+  });
+});
+
+describe.each(ENVIRONMENT_NAMES)('%s API', (env) => {
+  const config = ENVIRONMENTS[env];
+
+  it('gateway responses are JSON with the right codes (unknown path → 404, not 403)', () => {
+    const t = tf[env];
+    const byType = Object.fromEntries(resources(t, 'aws_api_gateway_gateway_response').map(([, b]) => [b.response_type, b]));
+    expect(Object.keys(byType).sort()).toEqual(Object.keys(GATEWAY_RESPONSES).sort());
+    expect(byType.MISSING_AUTHENTICATION_TOKEN!.status_code).toBe('404');
+    for (const [type, spec] of Object.entries(GATEWAY_RESPONSES)) {
+      expect(byType[type]!.status_code).toBe(spec.statusCode);
+      expect(fromTfLiteral(byType[type]!.response_templates['application/json'])).toBe(spec.template);
+    }
+  });
+
+  it('stage: throttling, JSON access logs with retention, tracing; deployment redeploys on change, create-before-destroy', () => {
+    const t = tf[env];
+    const [stageId, stage] = one(t, 'aws_api_gateway_stage', () => true);
+    expect(stage.stage_name).toBe(env);
+    const [logId, logs] = one(t, 'aws_cloudwatch_log_group', (b) => String(b.name).startsWith('/aws/apigateway/'));
+    expect(logs.retention_in_days).toBe(config.api.accessLogRetentionDays);
+    expect(stage.access_log_settings.destination_arn).toBe(ref('aws_cloudwatch_log_group', logId, 'arn'));
+    expect(JSON.parse(fromTfLiteral(stage.access_log_settings.format))).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    const [, settings] = one(t, 'aws_api_gateway_method_settings', () => true);
+    expect(settings.stage_name).toBe(ref('aws_api_gateway_stage', stageId, 'stage_name'));
+    expect(settings.method_path).toBe('*/*');
+    expect(settings.settings).toMatchObject({
+      throttling_rate_limit: config.api.throttlingRateLimit,
+      throttling_burst_limit: config.api.throttlingBurstLimit,
+      metrics_enabled: true,
+    });
+    const [deploymentId, deployment] = one(t, 'aws_api_gateway_deployment', () => true);
+    expect(stage.deployment_id).toBe(ref('aws_api_gateway_deployment', deploymentId, 'id'));
+    expect(deployment.lifecycle).toEqual({ create_before_destroy: true });
+    expect(deployment.triggers.redeployment).toMatch(/^[0-9a-f]{64}$/);
+    // Every integration is in place before the deployment snapshots the API.
+    const integrations = resources(t, 'aws_api_gateway_integration').map(([id]) => `aws_api_gateway_integration.${id}`);
+    expect(deployment.depends_on).toEqual(expect.arrayContaining(integrations));
+  });
+
+  it(`API keys and a usage plan ${config.api.apiKeyRequired ? 'are' : 'are not'} required`, () => {
+    const t = tf[env];
+    expect(resources(t, 'aws_api_gateway_usage_plan').length).toBe(config.api.apiKeyRequired ? 1 : 0);
+    expect(resources(t, 'aws_api_gateway_api_key').length).toBe(config.api.apiKeyRequired ? 1 : 0);
+    for (const [, method] of resources(t, 'aws_api_gateway_method').filter(([, b]) => b.http_method === 'POST')) {
+      expect(method.api_key_required).toBe(config.api.apiKeyRequired);
+    }
+  });
+
+  it(`archive ${config.archive ? 'is on' : 'is off'}: Firehose → encrypted, private S3 with GZIP, hour partitions and lifecycle`, () => {
+    const t = tf[env];
+    const firehoses = resources(t, 'aws_kinesis_firehose_delivery_stream');
+    expect(firehoses.length).toBe(config.archive ? FAMILIES.length : 0);
+    if (!config.archive) return;
+    for (const f of FAMILIES) {
+      const [, delivery] = named(t, 'aws_kinesis_firehose_delivery_stream', `event-flow-${env}-${f.name}-archive`);
+      const [streamId] = named(t, 'aws_kinesis_stream', `event-flow-${env}-${f.name}`);
+      expect(delivery.kinesis_source_configuration.kinesis_stream_arn).toBe(ref('aws_kinesis_stream', streamId, 'arn'));
+      const s3 = delivery.extended_s3_configuration;
+      expect(s3).toMatchObject({ compression_format: 'GZIP', buffering_size: 5, buffering_interval: 300 });
+      expect(s3.prefix).toBe('events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/');
+      expect(s3.error_output_prefix).toMatch(/^errors\/.*!\{firehose:error-output-type\}\/$/);
+      const bucketRef = s3.bucket_arn as string;
+      const bucketId = /aws_s3_bucket\.([^.]+)\.arn/.exec(bucketRef)![1]!;
+      const onBucket = (type: string) => one(t, type, (b) => b.bucket === ref('aws_s3_bucket', bucketId, 'id'))[1];
+      expect(onBucket('aws_s3_bucket_public_access_block')).toMatchObject({
+        block_public_acls: true,
+        block_public_policy: true,
+        ignore_public_acls: true,
+        restrict_public_buckets: true,
+      });
+      expect(onBucket('aws_s3_bucket_server_side_encryption_configuration').rule[0].apply_server_side_encryption_by_default.sse_algorithm).toBe('aws:kms');
+      const rule = onBucket('aws_s3_bucket_lifecycle_configuration').rule[0];
+      expect(rule.transition).toEqual([
+        { days: 30, storage_class: 'STANDARD_IA' },
+        { days: 90, storage_class: 'GLACIER' },
+      ]);
+      expect(rule.expiration).toEqual([{ days: 365 }]);
+    }
+  });
+
+  it('deployment() hands local mode the same settings the stack synthesized', () => {
+    const stack = stacks.find((s) => s.environment.name === env)!;
+    const deployment = stack.deployment();
+    expect(deployment).toMatchObject({ project: 'event-flow', environment: env, tableName: `event-flow-${env}`, tableTtlAttribute: 'expiresAt' });
+    expect(deployment.alertBusName).toBe(`event-flow-${env}-alerts`);
+    expect(deployment.families.map((f) => f.family.name)).toEqual(FAMILIES.map((f) => f.name));
+    for (const f of deployment.families) {
+      const [, stream] = named(tf[env], 'aws_kinesis_stream', f.stream.name);
+      expect(stream.shard_count).toBe(f.stream.shardCount);
+      expect(stream.retention_period).toBe(f.stream.retentionHours);
+      const [fnId, fn] = named(tf[env], 'aws_lambda_function', f.processor.functionName, 'function_name');
+      expect(fn.memory_size).toBe(f.processor.memorySize);
+      expect(fn.timeout).toBe(f.processor.timeoutSeconds);
+      expect(f.processor.environment).toMatchObject({ TABLE_NAME: `event-flow-${env}`, EVENT_BUS_NAME: `event-flow-${env}-alerts`, FAMILY_NAME: f.family.name });
+      const [, esm] = one(tf[env], 'aws_lambda_event_source_mapping', (b) => b.function_name === ref('aws_lambda_function', fnId, 'arn'));
+      expect(esm).toMatchObject({
+        batch_size: f.eventSource.batchSize,
+        maximum_batching_window_in_seconds: f.eventSource.maximumBatchingWindowInSeconds,
+        bisect_batch_on_function_error: f.eventSource.bisectBatchOnFunctionError,
+        maximum_retry_attempts: f.eventSource.maximumRetryAttempts,
+        maximum_record_age_in_seconds: f.eventSource.maximumRecordAgeInSeconds,
+        parallelization_factor: f.eventSource.parallelizationFactor,
+        starting_position: f.eventSource.startingPosition,
+      });
+      named(tf[env], 'aws_sqs_queue', f.deadLetterQueueName);
+      expect(f.processor.bundleDir).toBe(`dist/handlers/${f.family.name}`);
+    }
+  });
+});
+
+describe('adding a family is one line', () => {
+  let bundleDir: string;
+  beforeAll(() => {
+    // A real (tiny) bundle folder: the module zips whatever the build produced.
+    bundleDir = mkdtempSync(join(tmpdir(), 'event-flow-throwaway-'));
+    mkdirSync(bundleDir, { recursive: true });
+    writeFileSync(join(bundleDir, 'index.mjs'), 'export const handler = async () => ({ batchItemFailures: [] });\n');
+  });
+  afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
+
+  it('a throw-away family gets its stream, processor, mapping, DLQ, alarms, role and both routes', () => {
+    const sensors = defineFamily({
+      name: 'sensor_readings',
+      description: 'Throw-away family defined inside a test.',
+      schema: z.object({ sensor_id: z.string(), value: z.number() }),
+      partitionKey: ['sensor_id'],
+      idempotencyKey: 'reading_id',
+      example: { sensor_id: 's-1', value: 21.5 },
+    });
+    const before = synthJson((() => {
+      const stack = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
+      addFamilies(stack);
+      return stack;
+    })());
+
+    const stack = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
+    addFamilies(stack);
+    new EventFamily(stack, { family: sensors, bundleDir });
+    const after = synthJson(stack);
+
+    const name = 'event-flow-dev-sensor_readings';
+    named(after, 'aws_kinesis_stream', name);
+    named(after, 'aws_lambda_function', name, 'function_name');
+    named(after, 'aws_sqs_queue', `${name}-dlq`);
+    named(after, 'aws_iam_role', `${name}-processor`);
+    const [fnId] = named(after, 'aws_lambda_function', name, 'function_name');
+    one(after, 'aws_lambda_event_source_mapping', (b) => b.function_name === ref('aws_lambda_function', fnId, 'arn'));
+    for (const suffix of ['iterator-age', 'errors', 'throttles', 'dlq-depth', 'write-throughput-exceeded', 'malformed-rate']) {
+      named(after, 'aws_cloudwatch_metric_alarm', `${name}-${suffix}`, 'alarm_name');
+    }
+    const [resourceId] = one(after, 'aws_api_gateway_resource', (b) => b.path_part === 'sensor_readings');
+    const [, integration] = one(after, 'aws_api_gateway_integration', (b) => b.resource_id === ref('aws_api_gateway_resource', resourceId, 'id') && b.type === 'AWS');
+    expect(fromTfLiteral(integration.request_templates['application/json'])).toBe(putRecordRequestTemplate(sensors, name));
+    named(after, 'aws_api_gateway_model', 'SensorReadingsEvent');
+    named(after, 'aws_api_gateway_model', 'SensorReadingsBatch');
+    expect(Object.keys(after.output!)).toEqual(expect.arrayContaining(['stream_name_sensor_readings', 'dlq_url_sensor_readings', 'route_sensor_readings']));
+    expect(stack.deployment().families.map((f) => f.family.name)).toContain('sensor_readings');
+
+    // The new route changes the deployment's trigger, so the stage actually gets it.
+    const trigger = (json: TfJson) => one(json, 'aws_api_gateway_deployment', () => true)[1].triggers.redeployment;
+    expect(trigger(after)).not.toBe(trigger(before));
+    expect(resources(after, 'aws_kinesis_stream').length).toBe(resources(before, 'aws_kinesis_stream').length + 1);
+  });
+
+  it('refuses the same family twice and a missing bundle, with a message saying what to do', () => {
+    const stack = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
+    addFamilies(stack);
+    expect(() => new EventFamily(stack, { family: orders })).toThrow(/There is already a Construct with name 'orders'|added twice/);
+    const other = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
+    expect(() => new EventFamily(other, { family: orders, bundleDir: join(tmpdir(), 'no-such-bundle') })).toThrow(/npm run build/);
+  });
+});

@@ -1,0 +1,50 @@
+/**
+ * Test helpers over synthesized Terraform JSON (used by the modules' tests).
+ * Kept in modules/ because the tests that use them live here; nothing in the
+ * stacks imports it.
+ */
+import { Testing } from 'cdktf';
+import type { PipelineStack } from './pipeline-stack.js';
+
+export type Block = Record<string, any>;
+
+export interface TfJson {
+  resource: Record<string, Record<string, Block>>;
+  data?: Record<string, Record<string, Block>>;
+  output?: Record<string, Block>;
+  provider?: Record<string, Block[]>;
+  terraform?: Block;
+}
+
+export function synthJson(stack: PipelineStack): TfJson {
+  return JSON.parse(Testing.synth(stack)) as TfJson;
+}
+
+export function resources(tf: TfJson, type: string): Array<[string, Block]> {
+  return Object.entries(tf.resource[type] ?? {});
+}
+
+/** The one resource of `type` matching `where`; fails loudly when there are none or several. */
+export function one(tf: TfJson, type: string, where: (block: Block) => boolean): [string, Block] {
+  const found = resources(tf, type).filter(([, block]) => where(block));
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return found[0]!;
+}
+
+export function named(tf: TfJson, type: string, name: string, field = 'name'): [string, Block] {
+  return one(tf, type, (b) => b[field] === name);
+}
+
+/** A Terraform reference as cdktf renders it, e.g. `${aws_sqs_queue.x.arn}`. */
+export function ref(type: string, id: string, attribute: string): string {
+  return `\${${type}.${id}.${attribute}}`;
+}
+
+/** The policy-document data source a `policy`/`assume_role_policy` field points at. */
+export function policyDoc(tf: TfJson, reference: string): Block {
+  const match = /^\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}$/.exec(reference);
+  if (!match) throw new Error(`not a policy document reference: ${reference}`);
+  const doc = tf.data?.aws_iam_policy_document?.[match[1]!];
+  if (!doc) throw new Error(`no policy document ${match[1]}`);
+  return doc;
+}
