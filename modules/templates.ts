@@ -134,7 +134,9 @@ export function clientErrorResponseTemplate(): string {
     `#if($type.endsWith('ProvisionedThroughputExceededException') || $type.endsWith('LimitExceededException') || $type.endsWith('ThrottlingException'))`,
     `#set($context.responseOverride.status = 429)`,
     `{"message":"${MESSAGES.throttled}"}`,
-    `#elseif($type.endsWith('ValidationException') && $message.indexOf('1048576') >= 0)`,
+    // Kinesis has said "too large" both as a ValidationException (member length) and as an
+    // InvalidArgumentException ("exceeds the stream's max record size of 1048576 bytes").
+    `#elseif(($type.endsWith('ValidationException') || $type.endsWith('InvalidArgumentException')) && $message.indexOf('1048576') >= 0)`,
     `#set($context.responseOverride.status = 413)`,
     `{"message":"${MESSAGES.tooLarge}"}`,
     `#elseif($type.endsWith('ValidationException') || $type.endsWith('InvalidArgumentException'))`,
