@@ -81,6 +81,19 @@ function evaluatePath(root: unknown, path: string): unknown {
 }
 
 /**
+ * JSON null is Java null in API Gateway, which `$!ref` renders as nothing;
+ * velocityjs renders a JavaScript null as "null" but undefined as nothing.
+ */
+function javaNulls(value: unknown): unknown {
+  if (value === null) return undefined;
+  if (Array.isArray(value)) return value.map(javaNulls);
+  if (typeof value === 'object' && value !== undefined) {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, javaNulls(v)]));
+  }
+  return value;
+}
+
+/**
  * Java's `StringEscapeUtils.escapeJavaScript`, which is what `$util.escapeJavaScript`
  * is: quotes (single too), backslash, slash, control characters, and every
  * non-ASCII character as `\uXXXX`.
@@ -147,7 +160,7 @@ export function renderTemplate(template: string, request: VtlRequest = {}): VtlR
       return value === undefined ? '' : JSON.stringify(value);
     },
     path(path: string): unknown {
-      return evaluatePath(root(), path);
+      return javaNulls(evaluatePath(root(), path));
     },
     params(name?: string): unknown {
       if (name === undefined) return params;

@@ -18,7 +18,7 @@ import {
 } from '../modules/templates.js';
 import { renderTemplate, type VtlContextInput } from './apigateway-vtl.js';
 import { awsJsonCall } from './aws.js';
-import { compileValidators, validationErrorString, type FamilyValidators } from './validation.js';
+import { compileValidators, jsonEscape, validationErrorString, type FamilyValidators } from './validation.js';
 
 /** API Gateway's payload limit. */
 export const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -234,7 +234,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     try {
       parsed = text.trim() === '' ? {} : JSON.parse(text);
     } catch (error) {
-      gatewayResponse(res, 'BAD_REQUEST_BODY', context, `[Invalid JSON in request body: ${(error as Error).message}]`);
+      gatewayResponse(res, 'BAD_REQUEST_BODY', context, jsonEscape(`[Invalid JSON in request body: ${(error as Error).message}]`));
       return;
     }
     const validate = route.kind === 'single' ? route.validators.single : route.validators.batch;

@@ -82,8 +82,16 @@ function message(error: ErrorObject, data: unknown): string {
   }
 }
 
-/** API Gateway's `$context.error.validationErrorString`: the messages in brackets, comma separated. */
+/**
+ * API Gateway's `$context.error.validationErrorString`: the messages in
+ * brackets, comma separated, with quotes and backslashes escaped so the value
+ * can sit inside a JSON string of a gateway response template.
+ */
 export function validationErrorString(errors: readonly ErrorObject[] | null | undefined, data: unknown): string {
   const messages = [...new Set((errors ?? []).map((e) => message(e, data)))];
-  return `[${messages.join(', ')}]`;
+  return jsonEscape(`[${messages.join(', ')}]`);
+}
+
+export function jsonEscape(text: string): string {
+  return JSON.stringify(text).slice(1, -1);
 }
