@@ -73,4 +73,13 @@ describe('payments processor', () => {
     expect(await summary()).toMatchObject({ captured_total: 25 });
     expect(h.sink.entries).toEqual([]);
   });
+
+  it('sends alerts in PutEvents calls of at most 10 entries', async () => {
+    const failed = Array.from({ length: 25 }, (_, i) => pay(`p-f${i}`, 'failed', 10, { order_id: `o-${i % 7}` }));
+    expect((await handler(kinesisEvent(records(payments, failed)))).batchItemFailures).toEqual([]);
+    // The sink answers a call with more than 10 entries with a ValidationException, as EventBridge does.
+    expect(h.sink.requests).toBe(3);
+    expect(h.sink.entries).toHaveLength(25);
+    expect(new Set(alertDetails(h.sink).map((a) => a.details.payment_id)).size).toBe(25);
+  });
 });
