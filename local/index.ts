@@ -158,7 +158,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   };
   try {
     const [kinesisEngine, dynamoEngine, alertSink] = await Promise.all([
-      startKinesis({ dataDir: join(stateDir, 'kinesis'), region, logFile: join(stateDir, 'logs', 'kinesis-local.log') }).then((e) => {
+      startKinesis({ dataDir: join(stateDir, 'kinesis'), region, logFile: join(stateDir, 'logs', 'kinesis-local.log'), warn: (m) => print(`warning: ${m}`) }).then((e) => {
         engineStops.push(e.stop);
         return e;
       }),

@@ -3,7 +3,7 @@
  * on 127.0.0.1, with its data persisted under the state directory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
@@ -26,6 +26,28 @@ export interface KinesisEngineOptions {
   readonly logFile: string;
   readonly plainPort?: number;
   readonly tlsPort?: number;
+  /** Told about recoverable trouble (a torn data file set aside). */
+  readonly warn?: (message: string) => void;
+}
+
+const DATA_FILE = 'kinesis-data.json';
+const PERSIST_INTERVAL_MS = 500;
+
+/**
+ * kinesis-local writes its data file in place; a kill mid-write leaves torn
+ * JSON that it then refuses to start from. Set such a file aside, so a start
+ * never fails on it (the streams are re-created empty).
+ */
+function setAsideTornDataFile(dataDir: string, warn?: (message: string) => void): void {
+  const file = join(dataDir, DATA_FILE);
+  if (!existsSync(file)) return;
+  try {
+    JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    const aside = `${file}.torn-${Date.now()}`;
+    renameSync(file, aside);
+    warn?.(`kinesis-local's data file was torn (an earlier hard kill?); moved to ${aside}, starting with empty streams`);
+  }
 }
 
 const require = createRequire(import.meta.url);
@@ -36,6 +58,7 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
   const tlsPort = options.tlsPort ?? (await freePort());
   mkdirSync(options.dataDir, { recursive: true });
   mkdirSync(dirname(options.logFile), { recursive: true });
+  setAsideTornDataFile(options.dataDir, options.warn);
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child: ChildProcess = spawn(process.execPath, [main], {
     cwd: options.dataDir,
@@ -48,9 +71,9 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
       SHOULD_PERSIST_DATA: 'true',
       LOAD_DATA_IF_EXISTS: 'true',
       PERSIST_PATH: options.dataDir,
-      PERSIST_FILE_NAME: 'kinesis-data.json',
-      // Short, so a stop loses at most this much of the last writes.
-      PERSIST_INTERVAL: '500ms',
+      PERSIST_FILE_NAME: DATA_FILE,
+      // kinesis-local does not write its data on SIGTERM; stop() waits for one periodic write instead.
+      PERSIST_INTERVAL: `${PERSIST_INTERVAL_MS}ms`,
       CREATE_STREAM_DURATION: '0ms',
       DELETE_STREAM_DURATION: '0ms',
       UPDATE_SHARD_COUNT_DURATION: '0ms',
@@ -62,17 +85,39 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   let exited = false;
-  const exitedPromise = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  let exitCode: number | null = null;
+  const exitedPromise = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      exited = true;
+      exitCode = code;
+      resolve();
+    }),
+  );
   // An orphaned engine would keep its ports and data file; kill it if this process dies abruptly.
   const onExit = () => child.kill('SIGKILL');
   process.once('exit', onExit);
 
   const endpoint = `http://127.0.0.1:${plainPort}`;
   const client = kinesisClient(endpoint, options.region);
+  const dataFile = join(options.dataDir, DATA_FILE);
+  // Waits for a write of the data file that began after this call, so everything written before stop() is on disk.
+  const persisted = async () => {
+    const since = Date.now();
+    const deadline = since + PERSIST_INTERVAL_MS * 3;
+    while (Date.now() < deadline && !exited) {
+      try {
+        if (statSync(dataFile).mtimeMs > since + 5) return;
+      } catch {
+        // not written yet
+      }
+      await sleep(25);
+    }
+  };
   const stop = async () => {
     process.removeListener('exit', onExit);
     client.destroy();
     if (!exited) {
+      await persisted();
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
       await exitedPromise;
@@ -83,7 +128,10 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
   try {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if (exited) throw new Error(`kinesis-local exited during start-up; see ${options.logFile}`);
+      if (exited) {
+        const tail = existsSync(options.logFile) ? readFileSync(options.logFile, 'utf8').split('\n').filter((l) => !/^\s+at /.test(l)).slice(-5).join('\n') : '';
+        throw new Error(`kinesis-local exited during start-up (code ${exitCode}); see ${options.logFile}\n${tail}`);
+      }
       try {
         await client.send(new ListStreamsCommand({}));
         break;
