@@ -92,9 +92,9 @@ describe.skipIf(missing.length > 0)('terraform on the synthesized stacks', () =>
       else process.env.EVENT_FLOW_OFFLINE_PLAN = saved;
     }
     const dir = join(outdir, 'stacks', 'event-flow-dev');
-    // The local backend's path points into the repo; state of a plan-only run belongs in the temp dir.
-    await tf(dir, ['init', '-backend=false', `-plugin-dir=${mirror}`, '-input=false', '-no-color']);
-    const plan = await tf(dir, ['plan', '-input=false', '-no-color', '-refresh=false', '-lock=false', '-state', join(dir, 'plan.tfstate')], {
+    // The local backend's path points into the repo; the state of a plan-only run belongs in the temp dir.
+    await tf(dir, ['init', `-backend-config=path=${join(dir, 'plan.tfstate')}`, `-plugin-dir=${mirror}`, '-input=false', '-no-color']);
+    const plan = await tf(dir, ['plan', '-input=false', '-no-color', '-refresh=false', '-lock=false'], {
       AWS_ACCESS_KEY_ID: 'offline',
       AWS_SECRET_ACCESS_KEY: 'offline',
     });
