@@ -21,6 +21,12 @@ export function requiredEnv(name: string): string {
 export const runtimeConfig = () => ({
   /** How long a client idempotency claim is kept: retries later than this are new events. */
   claimTtlSeconds: numberFromEnv('CLAIM_TTL_SECONDS', 7 * 24 * 3600),
+  /**
+   * How long a lane's fence and unsent alerts are kept after its last record.
+   * Must exceed the longest time a record can be redelivered: the mapping's
+   * maximum record age (at most 7 days in Lambda), so 8 days by default.
+   */
+  fenceRetentionSeconds: numberFromEnv('FENCE_RETENTION_SECONDS', 8 * 24 * 3600),
   /** Optimistic-concurrency retries when another shard updated the same item meanwhile. */
   maxWriteConflicts: numberFromEnv('MAX_WRITE_CONFLICTS', 8),
   /** PutEvents attempts for entries EventBridge reports as failed (FailedEntryCount). */

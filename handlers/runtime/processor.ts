@@ -11,9 +11,28 @@
  * processPartialResponse then build the partial batch response from the
  * per-record outcomes (its contract, its `batchItemFailures` format).
  *
- * Per batch: 1 BatchGetItem per 100 distinct items (items, claims, the shard
+ * Exactly once in effect, without transactions:
+ * - Fences: each item keeps, per lane (shard + partition key), the highest
+ *   sequence number applied (`hw`). Records at or below it are skipped, so a
+ *   redelivery, whole or from the checkpoint, changes nothing already done.
+ *   The fence is checked in memory on an item read in the same pass, and the
+ *   write is a PutItem conditioned on the version read: DESIGN.md's blind
+ *   `UpdateItem ... hw < :maxSeq` would re-apply the older half of a batch
+ *   that only partly overlaps an earlier delivery, and rolling windows need
+ *   the stored buckets anyway. A lost race (another shard or lane wrote the
+ *   item) re-reads and recomputes.
+ * - Claims: a client idempotency key is claimed by the first sequence number
+ *   that carries it; a later record with the same key is a client retry.
+ * - Alerts: written into the item's `outbox` by the same PutItem, then sent.
+ *   A per-lane cursor records what has been sent, so a failure between the
+ *   write and PutEvents cannot lose an alert (the redelivery sends what the
+ *   outbox holds) and a redelivery does not send one twice. Residual risk:
+ *   the cursor write itself failing after a send (logged; a redelivery of
+ *   those records would repeat their alerts; `alert_id` is deterministic).
+ *
+ * Per batch: 1 BatchGetItem per 100 distinct items (items, claims, the lanes'
  * alert cursor), 1 conditional PutItem per changed item, 1 BatchWriteItem per 25 new
- * idempotency claims, PutEvents per 10 alerts, 1 UpdateItem for the alert cursor.
+ * idempotency claims, PutEvents per 10 alerts, 1 BatchWriteItem per 25 alert cursors.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -27,8 +46,8 @@ import { runtimeConfig, requiredEnv } from './config.js';
 import { decodeRecord, type Envelope, type MalformedReason } from './envelope.js';
 import { describeError, isDependencyFailure, WriteConflictError } from './errors.js';
 import type { FamilyDefinition, FamilyEvent } from './family.js';
-import { padSequence, shardAttr, shardIdOf } from './sequence.js';
-import { batchGet, batchPut, getItem, keyId, putIfUnchanged, setCursor, type Key } from './store.js';
+import { padSequence, shardIdOf } from './sequence.js';
+import { batchGet, batchPut, getItem, keyId, putIfUnchanged, type Key } from './store.js';
 import type { Alert, AlertDraft, Effect, RecordContext, State } from './types.js';
 
 export type Route<F extends FamilyDefinition> = (event: FamilyEvent<F>, context: RecordContext) => Effect[];
@@ -44,6 +63,10 @@ interface BaseRecord {
   record: KinesisStreamRecord;
   index: number;
   shardId: string;
+  /** `<shardId>|<partitionKey>`: the unit Lambda keeps in order. */
+  lane: string;
+  /** Approximate arrival in the stream, epoch seconds. */
+  arrival: number;
   /** Padded, so string order is numeric order. */
   seq: string;
   context: RecordContext;
@@ -64,15 +87,31 @@ type Decoded = ValidRecord | MalformedRecord;
 
 /** Largest slice of a malformed record's raw data kept in its alert and item (EventBridge entries are ≤ 256 KiB). */
 const RAW_DATA_LIMIT = 32 * 1024;
-const SYSTEM = new Set(['pk', 'sk', 'v', 'updated_at', 'published_seq', 'published_ids']);
-const isSystem = (name: string) => SYSTEM.has(name) || name.startsWith('hw_') || name.startsWith('outbox_');
+/** The runtime's own attributes on every item it writes; reducers never see them. */
+const SYSTEM = new Set(['pk', 'sk', 'v', 'updated_at', 'hw', 'outbox']);
+const isSystem = (name: string) => SYSTEM.has(name);
 
-interface OutboxEntry {
+/**
+ * Highest sequence number applied to an item from one lane. A lane is a
+ * shard and partition key: Lambda keeps records of one partition key in
+ * order even with a ParallelizationFactor above 1, when one shard's partition
+ * keys are processed by concurrent invocations; a per-shard fence would then
+ * skip another invocation's lower sequence numbers. `at` is the record's
+ * arrival time (epoch seconds), used to prune idle lanes.
+ */
+interface Fence {
   seq: string;
-  shard: string;
+  at: number;
+}
+
+/** An alert written with its item, sent after the write (the outbox). `seq` is padded. */
+interface OutboxEntry {
+  lane: string;
+  seq: string;
   id: string;
   type: string;
   detail: string;
+  at: number;
 }
 
 export function createProcessor<F extends FamilyDefinition>(family: F, route: Route<F>, options: ProcessorOptions = {}) {
@@ -98,7 +137,7 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
     eventBridge ??= new EventBridgeClient({ requestHandler });
     return { dynamodb, eventBridge };
   };
-  const shardKey = (shardId: string): Key => ({ pk: `${family.name}#shard`, sk: shardId });
+  const cursorKey = (shardId: string, partitionKey: string): Key => ({ pk: `${family.name}#cursor#${shardId}`, sk: partitionKey });
   const claimKey = (key: string): Key => ({ pk: `${family.name}#claim#${key}`, sk: 'claim' });
   const malformedKey = (shardId: string, seq: string): Key => ({ pk: `${family.name}#malformed`, sk: `${shardId}#${seq}` });
 
@@ -106,7 +145,7 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
     const shardId = shardIdOf(record.eventID);
     const seq = padSequence(record.kinesis.sequenceNumber);
     const arrival = Math.round((record.kinesis.approximateArrivalTimestamp ?? 0) * 1000);
-    const base = { record, index, shardId, seq };
+    const base = { record, index, shardId, seq, lane: `${shardId}|${record.kinesis.partitionKey}`, arrival: Math.floor(arrival / 1000) };
     const result = decodeRecord(family, record);
     const context: RecordContext = {
       family: family.name,
@@ -183,18 +222,23 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
     const now = new Date().toISOString();
 
     const decoded = records.map(decode);
-    const shards = [...new Set(decoded.map((d) => d.shardId))];
-    const bounds = new Map<string, { min: string; max: string }>();
+    const lanes = new Map<string, { shardId: string; partitionKey: string; min: string; max: string }>();
+    const shardMin = new Map<string, string>();
+    let newestArrival = 0;
     for (const d of decoded) {
-      const b = bounds.get(d.shardId);
-      if (!b) bounds.set(d.shardId, { min: d.seq, max: d.seq });
+      const lane = lanes.get(d.lane);
+      if (!lane) lanes.set(d.lane, { shardId: d.shardId, partitionKey: d.record.kinesis.partitionKey, min: d.seq, max: d.seq });
       else {
-        if (d.seq < b.min) b.min = d.seq;
-        if (d.seq > b.max) b.max = d.seq;
+        if (d.seq < lane.min) lane.min = d.seq;
+        if (d.seq > lane.max) lane.max = d.seq;
       }
+      if (!shardMin.has(d.shardId) || d.seq < shardMin.get(d.shardId)!) shardMin.set(d.shardId, d.seq);
+      newestArrival = Math.max(newestArrival, d.arrival);
     }
+    // Fences and outbox entries of lanes idle for longer than a record can be redelivered are dropped.
+    const pruneBefore = newestArrival - config.fenceRetentionSeconds;
 
-    // Lowest failed sequence number per shard: that record and every later one of its shard fail.
+    // Lowest failed sequence number per shard: that record and every later one of its shard in this batch fail.
     const failFrom = new Map<string, string>();
     const fail = (shardId: string, seq: string, why: unknown) => {
       const current = failFrom.get(shardId);
@@ -205,14 +249,11 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
       const from = failFrom.get(shardId);
       return from !== undefined && seq >= from;
     };
-    const failAll = (why: unknown) => {
-      for (const [shardId, b] of bounds) fail(shardId, b.min, why);
-    };
 
     // 1. One consistent read of everything the batch may touch.
     const keys = new Map<string, Key>();
     const addKey = (key: Key) => keys.set(keyId(key), { pk: key.pk, sk: key.sk });
-    for (const shardId of shards) addKey(shardKey(shardId));
+    for (const lane of lanes.values()) addKey(cursorKey(lane.shardId, lane.partitionKey));
     for (const d of decoded) {
       for (const e of d.effects) addKey(e);
       if (d.kind === 'valid' && d.key !== null) addKey(claimKey(d.key));
@@ -222,22 +263,22 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
       current = await batchGet(dynamodb, table, [...keys.values()]);
     } catch (error) {
       if (!isDependencyFailure(error)) throw error;
-      failAll(error);
+      for (const [shardId, seq] of shardMin) fail(shardId, seq, error);
       return finish(decoded, failFrom, 0);
     }
-    // How far each shard's alerts are known to be out: every alert of a record up to published_seq, plus
+    // How far each lane's alerts are known to be out: every alert of a record up to published_seq, plus
     // published_ids (`<seq>|<alert id>`) sent beyond it by a delivery that then failed at an earlier record.
     const cursor = new Map<string, string>();
     const sentBeyond = new Map<string, Map<string, string>>();
-    for (const shardId of shards) {
-      const item = current.get(keyId(shardKey(shardId)));
-      cursor.set(shardId, String(item?.published_seq ?? ''));
+    for (const [name, lane] of lanes) {
+      const item = current.get(keyId(cursorKey(lane.shardId, lane.partitionKey)));
+      cursor.set(name, String(item?.published_seq ?? ''));
       const extra = new Map<string, string>();
       for (const entry of (item?.published_ids as string[] | undefined) ?? []) {
         const bar = entry.indexOf('|');
         extra.set(entry.slice(bar + 1), entry.slice(0, bar));
       }
-      sentBeyond.set(shardId, extra);
+      sentBeyond.set(name, extra);
     }
 
     // 2. Client idempotency: the first record to claim a key owns it; later ones with another sequence number are retries.
@@ -257,7 +298,8 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
     }
 
     // 3. Coalesce: every effect on one item, in record order, becomes one write.
-    const groups = new Map<string, { key: Key; entries: { d: Decoded; effect: Effect; effectIndex: number }[] }>();
+    type Entry = { d: Decoded; effect: Effect; effectIndex: number };
+    const groups = new Map<string, { key: Key; entries: Entry[] }>();
     for (const d of decoded) {
       if (d.kind === 'valid' && d.duplicate) continue;
       d.effects.forEach((effect, effectIndex) => {
@@ -268,60 +310,64 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
     }
 
     /** Pure: the item after this batch's fresh effects, the alerts they raise, and alerts still owed from the item's outbox. */
-    function compute(key: Key, entries: { d: Decoded; effect: Effect; effectIndex: number }[], item: Item | undefined) {
+    function compute(key: Key, entries: Entry[], item: Item | undefined) {
       const state: State = {};
       if (item) for (const [name, value] of Object.entries(item)) if (!isSystem(name)) state[name] = structuredClone(value);
-      const fences = new Map<string, string>();
-      const outboxes = new Map<string, OutboxEntry[]>();
+      const fences = new Map(Object.entries((item?.hw as Record<string, Fence> | undefined) ?? {}));
+      const outbox = (item?.outbox as OutboxEntry[] | undefined) ?? [];
+      // Written with the item on an earlier delivery but maybe never sent: owed if this batch redelivers its record.
       const owed: OutgoingAlert[] = [];
-      for (const shardId of shards) {
-        const attr = shardAttr(shardId);
-        const fence = item?.[`hw_${attr}`];
-        if (typeof fence === 'string') fences.set(shardId, fence);
-        const outbox = (item?.[`outbox_${attr}`] as unknown as OutboxEntry[] | undefined) ?? [];
-        // Written with the item on an earlier delivery but maybe never published: owed if this batch redelivers its record.
-        const b = bounds.get(shardId)!;
-        const lower = cursor.get(shardId)! > b.min ? cursor.get(shardId)! : b.min;
-        const stillOwed = outbox.filter((e) => e.seq >= b.min && e.seq > cursor.get(shardId)! && e.seq <= b.max && !sentBeyond.get(shardId)!.has(e.id));
-        for (const e of stillOwed) owed.push({ shardId, seq: e.seq, id: e.id, type: e.type, detail: e.detail });
-        outboxes.set(shardId, outbox.filter((e) => e.seq >= lower && e.seq > cursor.get(shardId)!));
+      const kept: OutboxEntry[] = [];
+      for (const e of outbox) {
+        const lane = lanes.get(e.lane);
+        if (!lane) {
+          if (e.at >= pruneBefore) kept.push(e);
+          continue;
+        }
+        if (e.seq < lane.min || e.seq <= cursor.get(e.lane)!) continue;
+        kept.push(e);
+        if (e.seq <= lane.max && !sentBeyond.get(e.lane)!.has(e.id)) owed.push({ shardId: lane.shardId, lane: e.lane, seq: e.seq, id: e.id, type: e.type, detail: e.detail });
       }
       const fresh: Decoded[] = [];
       const raised: OutgoingAlert[] = [];
       for (const { d, effect, effectIndex } of entries) {
-        const fence = fences.get(d.shardId);
-        if (fence !== undefined && d.seq <= fence) continue; // applied on an earlier delivery
+        const fence = fences.get(d.lane);
+        if (fence !== undefined && d.seq <= padSequence(fence.seq)) continue; // applied on an earlier delivery
         const drafts = effect.apply(state, d.context) ?? [];
         drafts.forEach((draft, n) => {
           const alert = toAlert(draft, d, effectIndex, n);
-          raised.push({ shardId: d.shardId, seq: d.seq, id: alert.alert_id, type: alert.alert_type, detail: JSON.stringify(alert) });
+          raised.push({ shardId: d.shardId, lane: d.lane, seq: d.seq, id: alert.alert_id, type: alert.alert_type, detail: JSON.stringify(alert), at: d.arrival });
         });
-        fences.set(d.shardId, d.seq);
+        fences.set(d.lane, { seq: d.record.kinesis.sequenceNumber, at: d.arrival });
         fresh.push(d);
       }
       if (fresh.length === 0) return { fresh, raised, owed, put: undefined };
       const put: Item = {};
       for (const [name, value] of Object.entries(state)) if (value !== undefined) put[name] = value;
-      if (item) for (const [name, value] of Object.entries(item)) if (isSystem(name)) put[name] = value;
-      Object.assign(put, { pk: key.pk, sk: key.sk, v: (typeof item?.v === 'number' ? item.v : 0) + 1, updated_at: now });
-      for (const [shardId, fence] of fences) put[`hw_${shardAttr(shardId)}`] = fence;
-      for (const shardId of new Set(fresh.map((d) => d.shardId))) {
-        const entries = [...outboxes.get(shardId)!, ...raised.filter((a) => a.shardId === shardId).map(({ seq, id, type, detail }) => ({ seq, shard: shardId, id, type, detail }))];
-        put[`outbox_${shardAttr(shardId)}`] = entries as unknown as Json;
-      }
+      const hw: Record<string, Fence> = {};
+      for (const [lane, fence] of fences) if (lanes.has(lane) || fence.at >= pruneBefore) hw[lane] = fence;
+      const newEntries = raised.map(({ lane, seq, id, type, detail, at }) => ({ lane, seq, id, type, detail, at: at ?? 0 }));
+      Object.assign(put, {
+        pk: key.pk,
+        sk: key.sk,
+        v: (typeof item?.v === 'number' ? item.v : 0) + 1,
+        updated_at: now,
+        hw: hw as unknown as Json,
+        outbox: [...kept, ...newEntries] as unknown as Json,
+      });
       return { fresh, raised, owed, put };
     }
 
     const toPublish: OutgoingAlert[] = [];
     let writes = 0;
-    async function writeGroup(group: { key: Key; entries: { d: Decoded; effect: Effect; effectIndex: number }[] }) {
+    async function writeGroup(group: { key: Key; entries: Entry[] }) {
       let item = current.get(keyId(group.key));
       let result = compute(group.key, group.entries, item);
       try {
         for (let attempt = 0; result.put; attempt++) {
           if (attempt >= config.maxWriteConflicts) throw new WriteConflictError(`${group.key.pk} kept changing under ${attempt} writes`);
           if (attempt > 0) {
-            // Another shard's invocation wrote this item since it was read: recompute on the fresh copy.
+            // Another invocation (another shard or lane) wrote this item since it was read: recompute on the fresh copy.
             item = await getItem(dynamodb!, table, group.key);
             result = compute(group.key, group.entries, item);
             if (!result.put) break;
@@ -352,31 +398,39 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
     });
     await Promise.all([writeClaims(), ...workers]);
 
-    // 5. Alerts of records that are fully applied, in record order; the cursor records how far they are out.
+    // 5. Alerts of records that are fully applied, in record order; the lane cursors record what is out.
     const unique = new Map<string, OutgoingAlert>();
     for (const alert of toPublish) if (!isFailed(alert.shardId, alert.seq)) unique.set(alert.id, alert);
     let published = 0;
     if (unique.size > 0) {
       const results = await publishAlerts(eventBridge!, { busName, source: `event-flow.${family.name}`, attempts: config.alertAttempts }, [...unique.values()]);
+      const sentByLane = new Map<string, OutgoingAlert[]>();
       for (const [shardId, r] of results) {
         if (r.failure) fail(shardId, r.failure.alert.seq, new Error(r.failure.error));
         published += r.published.length;
-        const from = failFrom.get(shardId);
-        const old = cursor.get(shardId)!;
-        let mark = old;
-        for (const a of r.published) if ((from === undefined || a.seq < from) && a.seq > mark) mark = a.seq;
-        // Alerts already sent for records that will be redelivered: remembered by id so they are not sent again.
-        const beyond = new Map([...sentBeyond.get(shardId)!].filter(([, seq]) => seq > mark));
-        for (const a of r.published) if (a.seq > mark) beyond.set(a.id, a.seq);
-        if (mark === old && beyond.size === sentBeyond.get(shardId)!.size) continue;
-        try {
-          await setCursor(dynamodb!, table, shardKey(shardId), mark, [...beyond].map(([id, seq]) => `${seq}|${id}`));
-        } catch (error) {
-          if (!isDependencyFailure(error)) throw error;
-          // Only costs precision: a redelivery of these records would send their alerts again.
-          logger.warn('alert cursor not advanced', { shardId, error: describeError(error) });
-        }
+        for (const a of r.published) (sentByLane.get(a.lane) ?? sentByLane.set(a.lane, []).get(a.lane)!).push(a);
       }
+      // Cursor items hold nothing else, so whole-item puts (25 per BatchWriteItem) replace them safely.
+      const cursors: Item[] = [];
+      for (const [name, sent] of sentByLane) {
+        const lane = lanes.get(name)!;
+        const from = failFrom.get(lane.shardId);
+        let mark = cursor.get(name)!;
+        for (const a of sent) if ((from === undefined || a.seq < from) && a.seq > mark) mark = a.seq;
+        // Alerts already sent for records that will be redelivered: remembered by id so they are not sent again.
+        const beyond = new Map([...sentBeyond.get(name)!].filter(([, seq]) => seq > mark));
+        for (const a of sent) if (a.seq > mark) beyond.set(a.id, a.seq);
+        cursors.push({
+          ...cursorKey(lane.shardId, lane.partitionKey),
+          published_seq: mark,
+          published_ids: [...beyond].map(([id, seq]) => `${seq}|${id}`),
+          expiresAt: newestArrival + config.fenceRetentionSeconds,
+        });
+      }
+      const { failed, error } = await batchPut(dynamodb!, table, cursors);
+      if (error !== undefined && !isDependencyFailure(error)) throw error;
+      // Only costs precision: a redelivery of those records would send their alerts again.
+      if (failed.length > 0) logger.warn('alert cursors not advanced', { lanes: failed.map((c) => c.sk), error: describeError(error) });
     }
     return finish(decoded, failFrom, published, writes);
   }

@@ -159,11 +159,25 @@ describe('exactly-once in effect', () => {
     expect(results.map(failures)).toEqual([[], []]);
     const tutor = (await h.scan()).find((i) => i.pk === 'tutoring#tutor#t9');
     expect(tutor).toMatchObject({ sessions_7d: 20 });
-    expect(tutor!.hw_shardId_000000000001).toBe(sequenceNumber(10).padStart(128, '0'));
-    expect(tutor!.hw_shardId_000000000002).toBe(sequenceNumber(10).padStart(128, '0'));
+    // One fence per lane (shard and partition key): here 10 students on each of two shards.
+    const fences = tutor!.hw as Record<string, { seq: string }>;
+    expect(Object.keys(fences)).toHaveLength(20);
+    expect(fences['shardId-000000000001|a9']!.seq).toBe(sequenceNumber(10));
+    expect(fences['shardId-000000000002|b0']!.seq).toBe(sequenceNumber(1));
     // Replaying shard A changes nothing: its fence is per shard.
     await tutoringHandler(kinesisEvent(shardA));
     expect((await h.scan()).find((i) => i.pk === 'tutoring#tutor#t9')).toMatchObject({ sessions_7d: 20 });
+  });
+  it('ParallelizationFactor > 1: two invocations on one shard with different partition keys both count on a shared item', async () => {
+    // One shard, records alternating between students x and y; Lambda may hand each key to its own concurrent batch.
+    const all = records(tutoring, Array.from({ length: 20 }, (_, i) => session(i % 2 ? 'y' : 'x', 't7', i)));
+    const ofX = all.filter((r) => r.kinesis.partitionKey === 'x');
+    const ofY = all.filter((r) => r.kinesis.partitionKey === 'y');
+    // y's batch (ending at the higher sequence number) lands first; a per-shard fence would then skip all of x.
+    expect(failures(await tutoringHandler(kinesisEvent(ofY)))).toEqual([]);
+    expect(failures(await tutoringHandler(kinesisEvent(ofX)))).toEqual([]);
+    await tutoringHandler(kinesisEvent(ofY));
+    expect((await h.scan()).find((i) => i.pk === 'tutoring#tutor#t7')).toMatchObject({ sessions_7d: 20 });
   });
 });
 

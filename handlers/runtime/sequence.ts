@@ -14,8 +14,3 @@ export function shardIdOf(eventID: string | undefined): string {
   const colon = eventID?.indexOf(':') ?? -1;
   return colon > 0 ? eventID!.slice(0, colon) : 'shardId-unknown';
 }
-
-/** Attribute-name-safe form of a shard id, for `hw_<shard>` and `outbox_<shard>`. */
-export function shardAttr(shardId: string): string {
-  return shardId.replace(/[^A-Za-z0-9_]/g, '_');
-}

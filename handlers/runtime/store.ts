@@ -3,7 +3,6 @@ import {
   BatchWriteItemCommand,
   GetItemCommand,
   PutItemCommand,
-  UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
   type WriteRequest,
@@ -96,19 +95,4 @@ export async function batchPut(client: DynamoDBClient, table: string, items: rea
     }
   }
   return lastError === undefined ? { failed } : { failed, error: lastError };
-}
-
-/**
- * Records how far a shard's alerts are published. Only the invocation that
- * owns the shard writes it (Lambda runs one batch per shard at a time).
- */
-export async function setCursor(client: DynamoDBClient, table: string, key: Key, publishedSeq: string, publishedIds: string[]): Promise<void> {
-  await client.send(
-    new UpdateItemCommand({
-      TableName: table,
-      Key: { pk: { S: key.pk }, sk: { S: key.sk } },
-      UpdateExpression: 'SET published_seq = :s, published_ids = :ids',
-      ExpressionAttributeValues: { ':s': { S: publishedSeq }, ':ids': { L: publishedIds.map((id) => ({ S: id })) } },
-    }),
-  );
 }
