@@ -19,7 +19,7 @@ export async function endToEnd(local: LocalHandle, stateDir: string, options: { 
   const n = options.events ?? 10_000;
   const streamOf = new Map(local.deployment.families.map((f) => [f.family.name, f.stream.name]));
   const accepted: LogEntry[] = [];
-  const sender = new Sender({ url: local.apiUrl, concurrency: 8, batch: 100, rate: 0, onEntry: (e) => e.accepted && accepted.push(e) });
+  const sender = new Sender({ url: local.apiUrl, apiKey: local.apiKey, concurrency: 8, batch: 100, rate: 0, onEntry: (e) => e.accepted && accepted.push(e) });
   const t0 = Date.now();
   const summary = await sender.run(eventSource({ families: FAMILIES.map((f) => f.name), seed: 2024, epochMs: Date.now(), idPrefix: 'e2e', malformed: 0, count: n }));
   sender.close();

@@ -25,10 +25,10 @@ interface Run {
 }
 
 export const INGEST_RUNS: Run[] = [
-  { route: 'single', concurrency: 1, events: 400 },
-  { route: 'single', concurrency: 16, events: 1500 },
-  { route: 'batch', concurrency: 1, events: 2000 },
-  { route: 'batch', concurrency: 16, events: 2000 },
+  { route: 'single', concurrency: 1, events: 300 },
+  { route: 'single', concurrency: 16, events: 1000 },
+  { route: 'batch', concurrency: 1, events: 1000 },
+  { route: 'batch', concurrency: 16, events: 1000 },
 ];
 
 const BATCH = 100;
@@ -90,7 +90,7 @@ export async function ingest(local: LocalHandle): Promise<PartResult> {
   try {
     for (const [index, run] of INGEST_RUNS.entries()) {
       const seed = 100 + index;
-      const sender = new Sender({ url: local.apiUrl, concurrency: run.concurrency, batch: run.route === 'single' ? 1 : BATCH, rate: 0 });
+      const sender = new Sender({ url: local.apiUrl, apiKey: local.apiKey, concurrency: run.concurrency, batch: run.route === 'single' ? 1 : BATCH, rate: 0 });
       const api = await sender.run(
         eventSource({ families: [tutoring.name], seed, epochMs: Date.now(), idPrefix: `ing${index}`, malformed: 0, count: run.events }),
       );
@@ -98,6 +98,7 @@ export async function ingest(local: LocalHandle): Promise<PartResult> {
       const generator = createGenerator(tutoring.name, { seed, epochMs: Date.now(), idPrefix: `dir${index}` });
       const d = await direct(client, stream, Array.from({ length: run.events }, () => generator.next()), run);
       data.push({ run, api, direct: d });
+      process.stderr.write(`  ingest ${run.route} c${run.concurrency}: API ${api.eventsPerSecond.toFixed(0)} ev/s, direct ${d.eps.toFixed(0)} ev/s\n`);
       const label = run.route === 'single' ? 'POST /events/tutoring vs PutRecord' : `POST /events/tutoring/batch (${BATCH}) vs PutRecords (${BATCH})`;
       rows.push({
         part: '1 ingest',

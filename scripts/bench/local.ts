@@ -11,6 +11,8 @@ const root = resolve(import.meta.dirname, '../..');
 
 export interface LocalHandle {
   apiUrl: string;
+  apiKey?: string;
+  stateDir: string;
   kinesisEndpoint: string;
   dynamoEndpoint: string;
   deployment: PipelineDeployment;
@@ -20,8 +22,11 @@ export interface LocalHandle {
 export interface LocalOptions {
   stateDir: string;
   clean?: boolean;
+  quiet?: boolean;
+  port?: number;
+  print?: (line: string) => void;
+  deployment?: PipelineDeployment;
   faults?: { handlerCrashRate?: number; dynamoThrottleRate?: number; seed?: number };
-  [key: string]: unknown;
 }
 
 type StartLocal = (options: LocalOptions) => Promise<LocalHandle>;
@@ -41,7 +46,21 @@ export async function loadStartLocal(): Promise<StartLocal | string> {
 
 /** Quiet options: local mode's banner and alert printing would interleave with the tables. */
 export function quietOptions(stateDir: string, extra: Partial<LocalOptions> = {}): LocalOptions {
-  return { stateDir, clean: true, quiet: true, silent: true, log: () => {}, port: 0, ...extra };
+  return { stateDir, clean: true, quiet: true, print: () => {}, port: 0, ...extra };
+}
+
+/**
+ * The deployment the bench and soak run: `staging` by default (2 shards,
+ * batch 200, 1 s window: closer to production than dev's 1 shard and 5 s window).
+ * `liftThrottle` removes the stage's rate limit so the ingest part measures the
+ * gateway and Kinesis, not the configured throttle.
+ */
+export async function deploymentFor(environment: string, liftThrottle: boolean): Promise<PipelineDeployment> {
+  const spec = '../../local/deployment.js';
+  const mod = (await import(spec)) as { loadDeployment: (env: string) => Promise<PipelineDeployment> };
+  const deployment = await mod.loadDeployment(environment);
+  if (!liftThrottle) return deployment;
+  return { ...deployment, api: { ...deployment.api, throttlingRateLimit: 1_000_000, throttlingBurstLimit: 1_000_000 } };
 }
 
 function findFiles(dir: string, test: (name: string) => boolean, depth = 4): string[] {
@@ -81,5 +100,5 @@ export function seqGte(a: string, b: string): boolean {
 }
 
 export function dlqFiles(stateDir: string): string[] {
-  return findFiles(stateDir, (n) => n.endsWith('.jsonl')).filter((f) => f.includes(`${join('dlq')}`));
+  return findFiles(join(stateDir, 'dlq'), (n) => n.endsWith('.jsonl'), 0);
 }

@@ -1,0 +1,219 @@
+/**
+ * The soak: local mode with faults, N events across every family (5 % malformed,
+ * half as bodies the API must refuse, half as records written straight to the
+ * streams, as a buggy producer would), one restart of local mode in the middle,
+ * quiescence, then reconciliation from the sender's own log.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutRecordCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { FAMILIES } from '../generators/families.js';
+import { Sender, sleep, type LogEntry, type SendItem } from '../generators/sender.js';
+import { eventSource } from '../generators/source.js';
+import { deploymentFor, dlqFiles, loadStartLocal, quietOptions, readCheckpoints, seqGte, type LocalHandle } from '../bench/local.js';
+import { reconcile, type DlqRecord, type Reconciliation, type SunkAlert } from './reconcile.js';
+
+export interface SoakOptions {
+  events: number;
+  seed?: number;
+  malformed?: number;
+  handlerCrashRate?: number;
+  dynamoThrottleRate?: number;
+  restart?: boolean;
+  environment?: string;
+  stateDir?: string;
+  keepState?: boolean;
+  quiescenceTimeoutMs?: number;
+  concurrency?: number;
+  batch?: number;
+  progress?: (line: string) => void;
+}
+
+export interface SoakResult extends Reconciliation {
+  stateDir: string;
+  seconds: { send: number; drain: number; total: number };
+  faults: { crashes?: number; throttled?: number; dynamoRequests?: number; failedInvocations?: number };
+}
+
+type Local = LocalHandle & { kinesis: KinesisClient; dynamo: DynamoDBClient; stats?: () => Record<string, { failedInvocations: number }>; faultStats?: () => { requests: number; throttled: number } | undefined };
+
+async function scanTable(dynamo: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+function readJsonLines<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T);
+}
+
+export async function runSoak(options: SoakOptions): Promise<SoakResult> {
+  const t0 = Date.now();
+  const say = options.progress ?? (() => {});
+  const startLocal = await loadStartLocal();
+  if (typeof startLocal === 'string') throw new Error(startLocal);
+  const seed = options.seed ?? 7;
+  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'ef-soak-'));
+  const deployment = await deploymentFor(options.environment ?? 'staging', true);
+  const streams = new Map(deployment.families.map((f) => [f.family.name, f.stream.name]));
+  const faults = { handlerCrashRate: options.handlerCrashRate ?? 0.02, dynamoThrottleRate: options.dynamoThrottleRate ?? 0.02, seed };
+  const entries: LogEntry[] = [];
+  const failedInvocations: number[] = [];
+  const throttled: { requests: number; throttled: number }[] = [];
+  let local: Local | undefined;
+  let sendSeconds = 0;
+  const start = async (clean: boolean) => {
+    local = (await startLocal(quietOptions(stateDir, { clean, deployment, faults: { ...faults, seed: seed + (clean ? 0 : 1) } }))) as Local;
+    say(`local mode up at ${local.apiUrl} (state ${stateDir})`);
+  };
+  const recordStats = () => {
+    if (!local) return;
+    const stats = local.stats?.() ?? {};
+    failedInvocations.push(Object.values(stats).reduce((n, s) => n + (s.failedInvocations ?? 0), 0));
+    const f = local.faultStats?.();
+    if (f) throttled.push(f);
+  };
+
+  try {
+    await start(true);
+    const source = eventSource({
+      families: FAMILIES.map((f) => f.name),
+      seed,
+      epochMs: Date.now() - 6 * 3600_000,
+      idPrefix: `soak${seed}`,
+      malformed: options.malformed ?? 0.05,
+    });
+    // Every other malformed event skips the API and goes straight onto the stream.
+    let malformedToggle = false;
+    const direct: SendItem[] = [];
+    const phases = options.restart === false ? [options.events] : [Math.floor(options.events / 2), options.events - Math.floor(options.events / 2)];
+    for (const [phase, count] of phases.entries()) {
+      let taken = 0;
+      const next = (): SendItem | undefined => {
+        for (;;) {
+          if (taken >= count) return undefined;
+          taken++;
+          const item = source()!;
+          if (item.raw !== undefined && (malformedToggle = !malformedToggle)) {
+            direct.push(item);
+            continue;
+          }
+          return item;
+        }
+      };
+      const sender = new Sender({
+        url: local!.apiUrl,
+        apiKey: local!.apiKey,
+        concurrency: options.concurrency ?? 8,
+        batch: options.batch ?? 25,
+        rate: 0,
+        logPath: join(stateDir, 'sent.jsonl'),
+        onEntry: (e) => entries.push(e),
+      });
+      const s0 = Date.now();
+      const summary = await sender.run(next);
+      sender.close();
+      await writeDirect(local!, streams, direct.splice(0), entries, join(stateDir, 'sent.jsonl'));
+      sendSeconds += (Date.now() - s0) / 1000;
+      say(`phase ${phase + 1}: sent ${summary.sent} (${summary.accepted} accepted, ${summary.rejected} refused) in ${((Date.now() - s0) / 1000).toFixed(1)} s`);
+      if (phase === 0 && phases.length > 1) {
+        // Stop while records of this phase are still being processed: the restart must resume from the checkpoints.
+        recordStats();
+        await local!.stop();
+        local = undefined;
+        say('local mode stopped; restarting on the same state');
+        await start(false);
+      }
+    }
+
+    // Quiescence: every shard's checkpoint at or past the last accepted record on it.
+    const d0 = Date.now();
+    const last = new Map<string, string>();
+    for (const e of entries) {
+      if (!e.accepted) continue;
+      const key = `${streams.get(e.family)}/${e.shardId}`;
+      const prev = last.get(key);
+      if (!prev || seqGte(e.sequenceNumber!, prev)) last.set(key, e.sequenceNumber!);
+    }
+    const deadline = Date.now() + (options.quiescenceTimeoutMs ?? 15 * 60_000);
+    let behind = [...last.keys()];
+    let lastReport = 0;
+    while (Date.now() < deadline) {
+      const cps = readCheckpoints(stateDir);
+      behind = [...last].filter(([key, seq]) => !cps.get(key) || !seqGte(cps.get(key)!, seq)).map(([key]) => key);
+      if (behind.length === 0) break;
+      if (Date.now() - lastReport > 10_000) {
+        lastReport = Date.now();
+        say(`waiting for ${behind.length} shard(s) to catch up: ${behind.join(', ')}`);
+      }
+      await sleep(250);
+    }
+    if (behind.length > 0) throw new Error(`not quiescent after ${options.quiescenceTimeoutMs ?? 900_000} ms: ${behind.join(', ')}`);
+    // Alerts are published before the checkpoint moves; a short grace covers the sink's file append.
+    await sleep(500);
+    const drainSeconds = (Date.now() - d0) / 1000;
+    recordStats();
+
+    const items = await scanTable(local!.dynamo, deployment.tableName);
+    const alerts = readJsonLines<SunkAlert>(join(stateDir, 'alerts.jsonl'));
+    const dlq = dlqFiles(stateDir).flatMap((f) => readJsonLines<DlqRecord>(f));
+    const result = reconcile({ entries, items, alerts, dlq, streams });
+    return {
+      ...result,
+      stateDir,
+      seconds: { send: sendSeconds, drain: drainSeconds, total: (Date.now() - t0) / 1000 },
+      faults: {
+        failedInvocations: failedInvocations.reduce((a, b) => a + b, 0),
+        throttled: throttled.reduce((a, b) => a + b.throttled, 0),
+        dynamoRequests: throttled.reduce((a, b) => a + b.requests, 0),
+      },
+    };
+  } finally {
+    await local?.stop().catch(() => {});
+    if (!options.keepState && !options.stateDir) rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** Malformed records written straight to a family's stream (bypassing the API's validation). */
+async function writeDirect(local: Local, streams: Map<string, string>, items: SendItem[], entries: LogEntry[], _log: string) {
+  let n = 0;
+  for (const item of items) {
+    n++;
+    let data: string;
+    try {
+      // Valid JSON that breaks the schema goes in a proper envelope: the processor must reject the event itself.
+      const parsed = JSON.parse(item.raw!) as unknown;
+      data = JSON.stringify({ id: `direct-${n}-${Date.now()}`, family: item.family, key: null, receivedAt: Date.now(), sourceIp: '127.0.0.1', data: parsed });
+    } catch {
+      data = item.raw!;
+    }
+    const t = performance.now();
+    const out = await local.kinesis.send(
+      new PutRecordCommand({ StreamName: streams.get(item.family)!, PartitionKey: `malformed-${n}`, Data: Buffer.from(data) }),
+    );
+    entries.push({
+      accepted: true,
+      family: item.family,
+      route: 'single',
+      id: `direct-${n}`,
+      sequenceNumber: out.SequenceNumber,
+      shardId: out.ShardId,
+      status: 200,
+      raw: item.raw,
+      malformed: item.malformed,
+      latencyMs: performance.now() - t,
+      at: Date.now(),
+    });
+  }
+}
