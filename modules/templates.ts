@@ -163,8 +163,9 @@ export interface IntegrationResponseSpec {
 export function integrationResponses(route: 'single' | 'batch'): readonly IntegrationResponseSpec[] {
   return [
     { statusCode: '202', template: route === 'single' ? putRecordResponseTemplate() : putRecordsResponseTemplate() },
-    { selectionPattern: '4\\d{2}', statusCode: '400', template: clientErrorResponseTemplate() },
-    { selectionPattern: '5\\d{2}', statusCode: '500', template: serverErrorResponseTemplate() },
+    // `[0-9]`, not `\d`: the same regex, and it survives `cdktf synth --hcl` (which does not escape backslashes).
+    { selectionPattern: '4[0-9]{2}', statusCode: '400', template: clientErrorResponseTemplate() },
+    { selectionPattern: '5[0-9]{2}', statusCode: '500', template: serverErrorResponseTemplate() },
   ];
 }
 
