@@ -15,7 +15,7 @@ import { KmsKey } from '@cdktf/provider-aws/lib/kms-key/index.js';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic/index.js';
 import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy/index.js';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription/index.js';
-import { S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import { Fn, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { PipelineDeployment } from './deployment.js';
 import { PROJECT, prefix, type EnvironmentConfig } from './environments.js';
@@ -111,7 +111,8 @@ export class PipelineStack extends TerraformStack {
       description: 'Every alert and malformed-event notice the processors publish goes to the alerts topic.',
       eventBusName: this.alertBus.name,
       // Matching on the account matches every event on this bus: the bus only carries alerts.
-      eventPattern: JSON.stringify({ account: [this.accountId] }),
+      // jsonencode() rather than JSON.stringify: the account id is a Terraform reference.
+      eventPattern: Fn.jsonencode({ account: [this.accountId] }),
     });
     new CloudwatchEventTarget(this, 'alert-target', {
       rule: rule.name,
