@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { CreateStreamCommand, DescribeStreamSummaryCommand, ResourceInUseException, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, ListStreamsCommand, ResourceInUseException, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException as TableInUse, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import type { PipelineDeployment } from '../modules/deployment.js';
@@ -82,10 +82,14 @@ export interface LocalPipeline {
   dlqFile(family: string): string;
   /** Milliseconds from the call to "ready". */
   readonly startupMs: number;
+  /** Milliseconds at which each start-up phase ended, from the call. */
+  readonly phases: Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
-async function ensureStream(kinesis: KinesisClient, name: string, shardCount: number, mode: 'PROVISIONED' | 'ON_DEMAND'): Promise<void> {
+async function ensureStream(kinesis: KinesisClient, existing: readonly string[], name: string, shardCount: number, mode: 'PROVISIONED' | 'ON_DEMAND'): Promise<void> {
+  // A restart finds its streams (persisted by kinesis-local): nothing to create or wait for.
+  if (existing.includes(name)) return;
   try {
     await kinesis.send(
       new CreateStreamCommand(
@@ -133,6 +137,8 @@ async function ensureTable(dynamo: DynamoDBClient, name: string): Promise<void> 
 
 export async function startLocal(options: StartLocalOptions = {}): Promise<LocalPipeline> {
   const t0 = Date.now();
+  const phases: Record<string, number> = {};
+  const mark = (phase: string) => void (phases[phase] = Date.now() - t0);
   const print = options.quiet ? () => {} : (options.print ?? ((line: string) => console.log(line)));
   const stateDir = resolve(options.stateDir ?? join(REPO_ROOT, '.local'));
   if (options.clean) {
@@ -140,47 +146,62 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   }
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
 
-  let deployment: PipelineDeployment;
-  if (typeof options.deployment === 'object') deployment = options.deployment;
-  else {
-    const { loadDeployment } = await import('./deployment.js');
-    const dev = await loadDeployment('dev');
-    deployment = options.deployment ? options.deployment(dev) : dev;
-  }
-  const region = deployment.region;
-
   const cleanups: Array<() => Promise<void>> = [];
-  // Engines stop together, last: kinesis-local alone takes over a second to exit.
   const engineStops: Array<() => Promise<void>> = [];
+  let stopGateway: (() => Promise<void>) | undefined;
+  let stopKinesis: (() => Promise<void>) | undefined;
+  const quietly = (p: Promise<void> | undefined) => p?.catch(() => {});
   const stopAll = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-    await Promise.all(engineStops.splice(0).map((stop) => stop().catch(() => {})));
+    // No requests once the gateway is closed, so kinesis-local can start its final write
+    // (about half a second) while the pollers and sandboxes wind down.
+    await quietly(stopGateway?.());
+    const kinesisDone = quietly(stopKinesis?.());
+    for (const cleanup of cleanups.splice(0).reverse()) await quietly(cleanup());
+    await Promise.all([kinesisDone, ...engineStops.splice(0).map((stop) => quietly(stop()))]);
+  };
+  const started = <T extends { stop(): Promise<void> }>(engine: T): T => {
+    engineStops.push(() => engine.stop());
+    return engine;
   };
   try {
-    const [kinesisEngine, dynamoEngine, alertSink] = await Promise.all([
-      startKinesis({ dataDir: join(stateDir, 'kinesis'), region, logFile: join(stateDir, 'logs', 'kinesis-local.log'), warn: (m) => print(`warning: ${m}`) }).then((e) => {
-        engineStops.push(e.stop);
-        return e;
-      }),
-      startDynamo({ dataDir: join(stateDir, 'dynamodb') }).then((e) => {
-        engineStops.push(e.stop);
-        return e;
-      }),
-      startAlertSink({ file: join(stateDir, 'alerts.jsonl'), print }).then((s) => {
-        engineStops.push(s.stop);
-        return s;
-      }),
+    // The engines need nothing from the deployment (kinesis-local takes the region from each
+    // request's signature), so they start while the cdktf app is loaded.
+    const results = await Promise.allSettled([
+      startKinesis({ dataDir: join(stateDir, 'kinesis'), logFile: join(stateDir, 'logs', 'kinesis-local.log'), warn: (m) => print(`warning: ${m}`) }).then(
+        (engine) => ((stopKinesis = engine.stop), engine),
+      ),
+      startDynamo({ dataDir: join(stateDir, 'dynamodb') }).then(started),
+      startAlertSink({ file: join(stateDir, 'alerts.jsonl'), print }).then(started),
+      (async (): Promise<PipelineDeployment> => {
+        if (typeof options.deployment === 'object') return options.deployment;
+        const { loadDeployment } = await import('./deployment.js');
+        const dev = await loadDeployment('dev');
+        mark('deployment');
+        return options.deployment ? options.deployment(dev) : dev;
+      })(),
     ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [kinesisEngine, dynamoEngine, alertSink, deployment] = results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+      Awaited<ReturnType<typeof startKinesis>>,
+      Awaited<ReturnType<typeof startDynamo>>,
+      AlertSink,
+      PipelineDeployment,
+    ];
+    const region = deployment.region;
+    mark('engines');
     const kinesis = kinesisClient(kinesisEngine.endpoint, region);
     const dynamo = dynamoClient(dynamoEngine.endpoint, region);
     cleanups.push(async () => {
       kinesis.destroy();
       dynamo.destroy();
     });
+    const existing = (await kinesis.send(new ListStreamsCommand({ Limit: 1000 }))).StreamNames ?? [];
     await Promise.all([
-      ...deployment.families.map((f) => ensureStream(kinesis, f.stream.name, f.stream.shardCount, f.stream.mode)),
+      ...deployment.families.map((f) => ensureStream(kinesis, existing, f.stream.name, f.stream.shardCount, f.stream.mode)),
       ensureTable(dynamo, deployment.tableName),
     ]);
+    mark('resources');
 
     const faults = options.faults ?? {};
     const random = seededRandom(faults.seed ?? 1);
@@ -233,9 +254,12 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       pollers.set(name, poller);
     }
     await options.bundlesReady;
+    mark('bundles');
     await Promise.all([...pollers.values()].map((p) => p.start()));
+    mark('pollers');
     cleanups.push(async () => {
-      await Promise.all([...pollers.values()].map((p) => p.stop()));
+      // In-flight invocations are abandoned uncheckpointed: they are redelivered on the next start.
+      await Promise.all([...pollers.values()].map((p) => p.stop(300)));
     });
 
     const apiKey = deployment.api.apiKeyRequired ? (options.apiKey ?? `local-${randomBytes(12).toString('hex')}`) : undefined;
@@ -249,7 +273,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
         status: () => ({ stats: Object.fromEntries([...pollers].map(([n, p]) => [n, p.stats])), checkpoints: checkpoints.all() }),
       },
     });
-    cleanups.push(gateway.stop);
+    stopGateway = gateway.stop;
     const apiPort = Number(new URL(gateway.url).port);
 
     let stopped: Promise<void> | undefined;
@@ -270,6 +294,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       faultStats: () => (proxy ? { ...proxy.stats } : undefined),
       dlqFile,
       startupMs: Date.now() - t0,
+      phases,
       stop: () => (stopped ??= stopAll()),
     };
   } catch (error) {

@@ -117,7 +117,7 @@ export class Sandbox {
   }
 
   async invoke(event: unknown): Promise<InvokeOutcome> {
-    if (this.closed) throw new Error('sandbox is closed');
+    if (this.closed) return { requestId: randomUUID(), durationMs: 0, error: { errorType: 'Sandbox.Closed', errorMessage: 'local mode is stopping' } };
     const p = this.options.deployment.processor;
     this.worker ??= this.spawn();
     const worker = this.worker;

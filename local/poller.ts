@@ -318,6 +318,8 @@ class ShardPoller {
         const event = this.event(pending);
         this.options.onEvent?.(event);
         const outcome = await this.sandbox.invoke(event);
+        // Stopped mid-invocation: the sandbox was torn down on purpose; the batch is redelivered next start.
+        if (this.signal.aborted) return false;
         invokes++;
         this.parent.stats.invocations++;
         const verdict = this.failures(outcome, pending);

@@ -4,9 +4,10 @@
  * event source mappings and the API, prints a banner, and stops cleanly on
  * Ctrl-C. `npm start -- --clean` starts from empty state; `PORT` sets the API port.
  */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { relative } from 'node:path';
-import { buildHandlers } from './build.js';
+import { join, relative } from 'node:path';
+import { buildHandlers, discoverFamilies } from './build.js';
 import { REPO_ROOT, startLocal, type LocalPipeline } from '../local/index.js';
 
 const { values } = parseArgs({
@@ -14,11 +15,37 @@ const { values } = parseArgs({
     clean: { type: 'boolean', default: false },
     verbose: { type: 'boolean', short: 'v', default: false },
     'no-build': { type: 'boolean', default: false },
+    build: { type: 'boolean', default: false },
   },
 });
 
 const t0 = Date.now();
+
+// The SDK warns once per process that its 2027 releases need Node 22; it is noise in the banner.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const text = typeof warning === 'string' ? warning : warning.name + warning.message;
+  if (/NodeVersionSupportWarning|will require node >=22/.test(text) || rest.includes('NodeVersionSupportWarning')) return;
+  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
 const log = (line: string) => console.log(line);
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Bundles newer than every handler source and the lockfile need no rebuild (`--build` forces one). */
+function bundlesFresh(): boolean {
+  const sources = Math.max(newestMtime(join(REPO_ROOT, 'handlers')), statSync(join(REPO_ROOT, 'package-lock.json')).mtimeMs);
+  return discoverFamilies().every((family) => {
+    const bundle = join(REPO_ROOT, 'dist', 'handlers', family, 'index.mjs');
+    return existsSync(bundle) && statSync(bundle).mtimeMs > sources;
+  });
+}
 
 function banner(local: LocalPipeline, buildMs: number): string {
   const d = local.deployment;
@@ -27,7 +54,8 @@ function banner(local: LocalPipeline, buildMs: number): string {
   const width = Math.max(...d.families.map((f) => f.family.name.length));
   const lines = [
     '',
-    `event-flow local (${d.project}, environment ${d.environment}, region ${d.region}) ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (bundles ${buildMs} ms)`,
+    `event-flow local (${d.project}, environment ${d.environment}, region ${d.region}) ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    `  (start-up: ${Object.entries(local.phases).map(([k, v]) => `${k} ${v} ms`).join(', ')}; ${buildMs ? `bundles built in ${buildMs} ms alongside` : 'bundles up to date'})`,
     '',
     `  API          ${local.apiUrl}   (stage ${d.api.stageName}: ${d.api.throttlingRateLimit} req/s, burst ${d.api.throttlingBurstLimit}${local.apiKey ? `, x-api-key ${local.apiKey}` : ''})`,
     `  Kinesis      ${local.kinesisEndpoint}   (kinesis-local pid ${local.kinesisPid}, TLS port ${local.ports.kinesisTls})`,
@@ -56,7 +84,8 @@ async function main(): Promise<void> {
   let buildMs = 0;
   const b0 = Date.now();
   // Built while the engines start: only the pollers need the bundles.
-  const bundlesReady = values['no-build'] ? Promise.resolve() : buildHandlers().then(() => void (buildMs = Date.now() - b0));
+  const skip = values['no-build'] || (!values.build && bundlesFresh());
+  const bundlesReady = skip ? Promise.resolve() : buildHandlers().then(() => void (buildMs = Date.now() - b0));
   bundlesReady.catch(() => {}); // startLocal reports the failure
   const port = process.env.PORT === undefined ? 4010 : Number(process.env.PORT);
   const local = await startLocal({ port, clean: values.clean, verbose: values.verbose, print: log, bundlesReady });

@@ -21,7 +21,8 @@ export interface KinesisEngine {
 export interface KinesisEngineOptions {
   /** Folder for kinesis-local's data file; persisted between runs. */
   readonly dataDir: string;
-  readonly region: string;
+  /** Default region of unsigned requests; signed ones use their own (kinesis-local honours the signing region). */
+  readonly region?: string;
   /** Where the engine's own log goes (it is chatty at INFO). */
   readonly logFile: string;
   readonly plainPort?: number;
@@ -67,7 +68,7 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
       KINESIS_MOCK_CERT_PATH: join(dirname(main), 'server.json'),
       KINESIS_MOCK_PLAIN_PORT: String(plainPort),
       KINESIS_MOCK_TLS_PORT: String(tlsPort),
-      AWS_REGION: options.region,
+      ...(options.region ? { AWS_REGION: options.region } : {}),
       SHOULD_PERSIST_DATA: 'true',
       LOAD_DATA_IF_EXISTS: 'true',
       PERSIST_PATH: options.dataDir,
@@ -98,7 +99,7 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
   process.once('exit', onExit);
 
   const endpoint = `http://127.0.0.1:${plainPort}`;
-  const client = kinesisClient(endpoint, options.region);
+  const client = kinesisClient(endpoint, options.region ?? 'us-east-1');
   const dataFile = join(options.dataDir, DATA_FILE);
   // Waits for a write of the data file that began after this call, so everything written before stop() is on disk.
   const persisted = async () => {
