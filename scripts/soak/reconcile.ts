@@ -40,7 +40,19 @@ export interface Reconciliation {
   ok: boolean;
   /** Short examples of each failure, for humans. */
   examples: string[];
-  summary: Record<string, number>;
+  summary: {
+    sent: number;
+    accepted: number;
+    processed: number;
+    malformed: number;
+    dlq: number;
+    lost: number;
+    double: number;
+    itemsWrong: number;
+    missingAlerts: number;
+    duplicateAlerts: number;
+    extraAlerts: number;
+  };
 }
 
 const pad = (seq: string) => seq.padStart(128, '0');
