@@ -7,7 +7,7 @@
  * for every environment and a hash that changes only with the bundle's content.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { zipSync, type Zippable } from 'fflate';
 
@@ -48,6 +48,11 @@ export function bundleArchive(bundleDir: string, cacheDir: string): BundleArchiv
     const partial = `${path}.${process.pid}.tmp`;
     writeFileSync(partial, zip);
     renameSync(partial, path);
+    // Older zips of this bundle are dead weight: only the current content is ever referenced.
+    const stale = new RegExp(`^${basename(bundleDir)}-[0-9a-f]{16}\\.zip$`);
+    for (const name of readdirSync(cacheDir)) {
+      if (stale.test(name) && resolve(cacheDir, name) !== path) rmSync(resolve(cacheDir, name), { force: true });
+    }
   }
   return { path, contentHash };
 }

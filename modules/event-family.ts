@@ -189,7 +189,8 @@ export class EventFamily extends Construct {
     if (!existsSync(resolve(bundleDir, 'index.mjs'))) {
       throw new Error(`no handler bundle at ${bundleDir}/index.mjs: run \`npm run build\` first (npm run synth does)`);
     }
-    const archive = bundleArchive(bundleDir, resolve(repoRoot, 'dist/assets'));
+    // Zips live next to the bundle folders (dist/handlers/.archives), out of the bundles themselves.
+    const archive = bundleArchive(bundleDir, resolve(bundleDir, '..', '.archives'));
     const asset = new TerraformAsset(this, 'bundle', { path: archive.path, type: AssetType.FILE, assetHash: archive.contentHash });
 
     const environment: Record<string, string> = {

@@ -25,7 +25,7 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
-import { Lazy, TerraformResource, dependable } from 'cdktf';
+import { Lazy, TerraformOutput, TerraformResource, dependable } from 'cdktf';
 import { Construct } from 'constructs';
 import type { FamilyDefinition } from '../handlers/runtime/family.js';
 import type { ApiSettings } from './deployment.js';
@@ -179,6 +179,11 @@ export class EventsApi extends Construct {
       });
       const key = new ApiGatewayApiKey(this, 'api-key', { name: `${namePrefix}-default`, enabled: true });
       new ApiGatewayUsagePlanKey(this, 'usage-plan-key', { keyId: key.id, keyType: 'API_KEY', usagePlanId: plan.id });
+      // The id, not the value: the value stays out of Terraform outputs and logs.
+      new TerraformOutput(this, 'api-key-id', {
+        value: key.id,
+        description: 'aws apigateway get-api-key --include-value --api-key <id> prints the key to send as x-api-key',
+      }).overrideLogicalId('api_key_id');
     }
 
     new CloudwatchMetricAlarm(this, 'alarm-5xx', {

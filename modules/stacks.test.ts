@@ -414,14 +414,16 @@ describe.each(ENVIRONMENT_NAMES)('%s API', (env) => {
 });
 
 describe('adding a family is one line', () => {
+  let workDir: string;
   let bundleDir: string;
   beforeAll(() => {
     // A real (tiny) bundle folder: the module zips whatever the build produced.
-    bundleDir = mkdtempSync(join(tmpdir(), 'event-flow-throwaway-'));
+    workDir = mkdtempSync(join(tmpdir(), 'event-flow-throwaway-'));
+    bundleDir = join(workDir, 'sensor_readings');
     mkdirSync(bundleDir, { recursive: true });
     writeFileSync(join(bundleDir, 'index.mjs'), 'export const handler = async () => ({ batchItemFailures: [] });\n');
   });
-  afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
+  afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
   it('a throw-away family gets its stream, processor, mapping, DLQ, alarms, role and both routes', () => {
     const sensors = defineFamily({
