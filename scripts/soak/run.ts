@@ -13,7 +13,7 @@ import { FAMILIES } from '../generators/families.js';
 import { Sender, sleep, type LogEntry, type SendItem } from '../generators/sender.js';
 import { eventSource } from '../generators/source.js';
 import { deploymentFor, dlqFiles, loadStartLocal, quietOptions, readCheckpoints, seqGte, type LocalHandle } from '../bench/local.js';
-import { reconcile, type DlqRecord, type Reconciliation, type SunkAlert } from './reconcile.js';
+import { reconcile, type DlqRecord, type ReconcileInput, type Reconciliation, type SunkAlert } from './reconcile.js';
 
 export interface SoakOptions {
   events: number;
@@ -29,12 +29,15 @@ export interface SoakOptions {
   concurrency?: number;
   batch?: number;
   progress?: (line: string) => void;
+  /** Return what was reconciled (tests tamper with it to prove the checks bite). */
+  returnInputs?: boolean;
 }
 
 export interface SoakResult extends Reconciliation {
   stateDir: string;
   seconds: { send: number; drain: number; total: number };
   faults: { crashes?: number; throttled?: number; dynamoRequests?: number; failedInvocations?: number };
+  inputs?: ReconcileInput;
 }
 
 type Local = LocalHandle & { kinesis: KinesisClient; dynamo: DynamoDBClient; stats?: () => Record<string, { failedInvocations: number }>; faultStats?: () => { requests: number; throttled: number } | undefined };
@@ -168,9 +171,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const items = await scanTable(local!.dynamo, deployment.tableName);
     const alerts = readJsonLines<SunkAlert>(join(stateDir, 'alerts.jsonl'));
     const dlq = dlqFiles(stateDir).flatMap((f) => readJsonLines<DlqRecord>(f));
-    const result = reconcile({ entries, items, alerts, dlq, streams });
+    const inputs: ReconcileInput = { entries, items, alerts, dlq, streams };
+    const result = reconcile(inputs);
     return {
       ...result,
+      ...(options.returnInputs ? { inputs } : {}),
       stateDir,
       seconds: { send: sendSeconds, drain: drainSeconds, total: (Date.now() - t0) / 1000 },
       faults: {
