@@ -35,6 +35,7 @@ interface Pending {
   timer: NodeJS.Timeout;
   requestId: string;
   started: number;
+  worker: Worker;
 }
 
 export class Sandbox {
@@ -106,6 +107,8 @@ export class Sandbox {
     const fail = (errorType: string, errorMessage: string) => {
       if (this.worker === worker) this.worker = undefined;
       for (const [id, pending] of this.pending) {
+        // Only this worker's invocations: a replaced sandbox's late exit must not fail its successor's.
+        if (pending.worker !== worker) continue;
         this.pending.delete(id);
         clearTimeout(pending.timer);
         pending.resolve({ requestId: pending.requestId, durationMs: Date.now() - pending.started, error: { errorType, errorMessage } });
@@ -147,7 +150,7 @@ export class Sandbox {
           error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${p.timeoutSeconds.toFixed(2)} seconds` },
         });
       }, timeoutMs);
-      this.pending.set(requestId, { resolve, timer, requestId, started });
+      this.pending.set(requestId, { resolve, timer, requestId, started, worker });
       worker.postMessage({ id: requestId, event, context, crash });
     });
   }
