@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import { coldStart } from './bench/coldstart.js';
 import { endToEnd } from './bench/e2e.js';
 import { ingest } from './bench/ingest.js';
-import { loadStartLocal, quietOptions, type LocalHandle } from './bench/local.js';
+import { kinesisProbe } from './bench/kinesis-probe.js';
+import { deploymentFor, loadStartLocal, quietOptions, type LocalHandle } from './bench/local.js';
 import { processorCpu, processorEfficiency } from './bench/processor.js';
 import { machine, markdownTable, notAvailable, type PartResult, type Row } from './bench/report.js';
 import { synth } from './bench/synth.js';
@@ -23,10 +24,12 @@ const { values } = parseArgs({
     only: { type: 'string' },
     events: { type: 'string', default: '10000' },
     out: { type: 'string', default: 'bench' },
+    env: { type: 'string', default: 'staging' },
   },
 });
 const only = values.only ? new Set(values.only.split(',').map((s) => s.trim())) : undefined;
 const events = Number(values.events);
+const environment = values.env;
 const root = resolve(import.meta.dirname, '..');
 const started = Date.now();
 
@@ -38,7 +41,7 @@ async function withLocal(part: string, run: (local: LocalHandle, stateDir: strin
   const stateDir = mkdtempSync(join(tmpdir(), 'ef-bench-'));
   let local: LocalHandle | undefined;
   try {
-    local = await startLocal(quietOptions(stateDir));
+    local = await startLocal(quietOptions(stateDir, { deployment: await deploymentFor(environment, true) }));
     return await run(local, stateDir);
   } finally {
     await local?.stop().catch(() => {});
@@ -52,6 +55,7 @@ const parts: [string, string, () => Promise<PartResult>][] = [
   ['4', '4 processor CPU', () => processorCpu()],
   ['3', '3 processor efficiency', () => processorEfficiency({ events })],
   ['1', '1 ingest', () => withLocal('1 ingest', (local) => ingest(local))],
+  ['1b', '1b kinesis-local', () => kinesisProbe()],
   ['2', '2 end to end', () => withLocal('2 end to end', (local, stateDir) => endToEnd(local, stateDir, { events }))],
 ];
 
@@ -70,7 +74,7 @@ for (const [id, name, run] of parts) {
   log(`${name} done in ${results[name]!.seconds.toFixed(1)} s`);
 }
 
-const order = (name: string) => Number(name.split(' ')[0]);
+const order = (name: string) => parseFloat(name.split(' ')[0]!.replace('b', '.5'));
 const rows = Object.entries(results)
   .sort(([a], [b]) => order(a) - order(b))
   .flatMap(([, r]) => r.rows);
