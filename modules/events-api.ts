@@ -186,6 +186,23 @@ export class EventsApi extends Construct {
       }).overrideLogicalId('api_key_id');
     }
 
+    new CloudwatchMetricAlarm(this, 'alarm-4xx-rate', {
+      alarmName: `${this.settings.name}-4xx-rate`,
+      alarmDescription: 'More than 20 % of requests were refused (invalid bodies, unknown routes, throttling): a client or a schema is broken.',
+      namespace: 'AWS/ApiGateway',
+      metricName: '4XXError',
+      dimensions: { ApiName: this.settings.name, Stage: env.name },
+      // The Average of 4XXError is the fraction of requests that got a 4xx.
+      statistic: 'Average',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0.2,
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+      alarmActions: [props.alarmTopicArn],
+      okActions: [props.alarmTopicArn],
+    });
+
     new CloudwatchMetricAlarm(this, 'alarm-5xx', {
       alarmName: `${this.settings.name}-5xx`,
       alarmDescription: 'The events API answered 5xx: events were not accepted.',

@@ -342,6 +342,26 @@ describe.each(ENVIRONMENT_NAMES)('%s API', (env) => {
     expect(deployment.depends_on).toEqual(expect.arrayContaining(integrations));
   });
 
+  it('alarms on API 5xx and on a 4xx rate above 20 %, per API and stage, to the alarm topic', () => {
+    const t = tf[env];
+    const [topicId] = named(t, 'aws_sns_topic', `event-flow-${env}-alarms`);
+    const dimensions = { ApiName: `event-flow-${env}-events`, Stage: env };
+    expect(named(t, 'aws_cloudwatch_metric_alarm', `event-flow-${env}-events-5xx`, 'alarm_name')[1]).toMatchObject({
+      metric_name: '5XXError',
+      dimensions,
+      statistic: 'Sum',
+      threshold: 0,
+      alarm_actions: [ref('aws_sns_topic', topicId, 'arn')],
+    });
+    expect(named(t, 'aws_cloudwatch_metric_alarm', `event-flow-${env}-events-4xx-rate`, 'alarm_name')[1]).toMatchObject({
+      metric_name: '4XXError',
+      dimensions,
+      statistic: 'Average',
+      threshold: 0.2,
+      alarm_actions: [ref('aws_sns_topic', topicId, 'arn')],
+    });
+  });
+
   it(`API keys and a usage plan ${config.api.apiKeyRequired ? 'are' : 'are not'} required`, () => {
     const t = tf[env];
     expect(resources(t, 'aws_api_gateway_usage_plan').length).toBe(config.api.apiKeyRequired ? 1 : 0);
