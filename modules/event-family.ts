@@ -102,7 +102,8 @@ export class EventFamily extends Construct {
     const streamSettings: StreamSettings = {
       name,
       mode: streamCfg.mode,
-      shardCount: streamCfg.shardCount,
+      // AWS starts an on-demand stream with 4 shards; local mode creates as many.
+      shardCount: streamCfg.mode === 'ON_DEMAND' ? 4 : streamCfg.shardCount,
       retentionHours: streamCfg.retentionHours,
     };
     const streamKeyArn = streamCfg.customerKey ? stack.key.arn : undefined;

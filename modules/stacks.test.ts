@@ -489,6 +489,42 @@ describe('adding a family is one line', () => {
     expect(resources(after, 'aws_kinesis_stream').length).toBe(resources(before, 'aws_kinesis_stream').length + 1);
   });
 
+  it('takes per-family overrides: on-demand stream, bigger processor, other batching, an archive in dev', () => {
+    const clicks = defineFamily({
+      name: 'clicks',
+      description: 'Throw-away family with overrides.',
+      schema: z.object({ page: z.string() }),
+      partitionKey: ['page'],
+      idempotencyKey: 'click_id',
+      example: { page: '/' },
+    });
+    const clicksDir = join(workDir, 'clicks');
+    mkdirSync(clicksDir, { recursive: true });
+    writeFileSync(join(clicksDir, 'index.mjs'), 'export const handler = async () => ({ batchItemFailures: [] });\n');
+    const stack = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
+    const family = new EventFamily(stack, {
+      family: clicks,
+      bundleDir: clicksDir,
+      stream: { mode: 'ON_DEMAND', retentionHours: 48 },
+      processor: { memorySize: 1024 },
+      eventSource: { batchSize: 10, maximumRetryAttempts: 5 },
+      archive: { bufferingIntervalSeconds: 60 },
+    });
+    const json = synthJson(stack);
+    const name = 'event-flow-dev-clicks';
+    const [streamId, stream] = named(json, 'aws_kinesis_stream', name);
+    expect(stream.stream_mode_details).toEqual({ stream_mode: 'ON_DEMAND' });
+    expect(stream.shard_count).toBeUndefined();
+    expect(stream.retention_period).toBe(48);
+    expect(named(json, 'aws_lambda_function', name, 'function_name')[1].memory_size).toBe(1024);
+    const [, esm] = one(json, 'aws_lambda_event_source_mapping', (b) => b.event_source_arn === ref('aws_kinesis_stream', streamId, 'arn'));
+    expect(esm).toMatchObject({ batch_size: 10, maximum_retry_attempts: 5, bisect_batch_on_function_error: true });
+    const [, archive] = named(json, 'aws_kinesis_firehose_delivery_stream', `${name}-archive`);
+    expect(archive.extended_s3_configuration).toMatchObject({ buffering_interval: 60, buffering_size: 5 });
+    expect(family.deployment.stream).toEqual({ name, mode: 'ON_DEMAND', shardCount: 4, retentionHours: 48 });
+    expect(family.deployment.eventSource).toMatchObject({ batchSize: 10, maximumRetryAttempts: 5, reportBatchItemFailures: true });
+  });
+
   it('refuses the same family twice and a missing bundle, with a message saying what to do', () => {
     const stack = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
     addFamilies(stack);
