@@ -93,6 +93,9 @@ export function reconcile(input: ReconcileInput): Reconciliation {
     table.set(`${item.pk}\u0000${item.sk}`, item);
   }
   const get = (pk: string, sk: string) => table.get(`${pk}\u0000${sk}`);
+  // The malformed sink's sort key carries the sequence number, padded or not depending on the processor version.
+  const malformedItem = (family: string, shardId: string, seq: string) =>
+    get(`${family}#malformed`, `${shardId}#${pad(seq)}`) ?? get(`${family}#malformed`, `${shardId}#${seq}`);
 
   const streamToFamily = new Map([...input.streams].map(([f, s]) => [s, f]));
   const dlqByShard = new Map<string, { start: string; end: string }[]>();
@@ -124,10 +127,10 @@ export function reconcile(input: ReconcileInput): Reconciliation {
     const shardId = e.shardId!;
     const dlqHit = inDlq(e.family, shardId, seq);
     let claimHit = false;
-    let malformedHit = Boolean(get(`${e.family}#malformed`, `${shardId}#${seq}`));
+    let malformedHit = Boolean(malformedItem(e.family, shardId, e.sequenceNumber!));
     if (!e.malformed && e.key) {
       const claim = get(`${e.family}#claim#${e.key}`, 'claim');
-      claimHit = Boolean(claim && claim.seq === seq && claim.shard === shardId);
+      claimHit = Boolean(claim && (claim.seq === seq || claim.seq === e.sequenceNumber) && claim.shard === shardId);
       if (claim && !claimHit) {
         // A client retry of a key another record claimed first: applied once, under the other record.
         duplicateKeys++;
@@ -201,7 +204,7 @@ export function reconcile(input: ReconcileInput): Reconciliation {
   for (const a of expected.alerts) want.set(`${a.family}|${a.alertType}|${a.entityId}`, (want.get(`${a.family}|${a.alertType}|${a.entityId}`) ?? 0) + 1);
   // Each malformed record that reached a processor raises exactly one MalformedEvent alert.
   for (const e of accepted) {
-    if (!e.malformed || !get(`${e.family}#malformed`, `${e.shardId}#${pad(e.sequenceNumber!)}`)) continue;
+    if (!e.malformed || !malformedItem(e.family, e.shardId!, e.sequenceNumber!)) continue;
     const key = `${e.family}|MalformedEvent|${e.shardId}/${e.sequenceNumber}`;
     want.set(key, (want.get(key) ?? 0) + 1);
   }
