@@ -55,7 +55,7 @@ const parts: [string, string, () => Promise<PartResult>][] = [
   ['4', '4 processor CPU', () => processorCpu()],
   ['3', '3 processor efficiency', () => processorEfficiency({ events })],
   ['1', '1 ingest', () => withLocal('1 ingest', (local) => ingest(local))],
-  ['1b', '1b kinesis-local', () => kinesisProbe()],
+  ['1b', '1b kinesis-local', () => kinesisProbe({ rounds: 4, perRound: 500 })],
   ['2', '2 end to end', () => withLocal('2 end to end', (local, stateDir) => endToEnd(local, stateDir, { events }))],
 ];
 

@@ -25,10 +25,10 @@ interface Run {
 }
 
 export const INGEST_RUNS: Run[] = [
-  { route: 'single', concurrency: 1, events: 300 },
-  { route: 'single', concurrency: 16, events: 1000 },
+  { route: 'single', concurrency: 1, events: 200 },
+  { route: 'single', concurrency: 16, events: 400 },
   { route: 'batch', concurrency: 1, events: 1000 },
-  { route: 'batch', concurrency: 16, events: 1000 },
+  { route: 'batch', concurrency: 16, events: 800 },
 ];
 
 const BATCH = 100;
