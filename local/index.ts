@@ -32,6 +32,8 @@ export const LOCAL_ACCOUNT_ID = '000000000000';
 export interface StartLocalOptions {
   /** API port; 0 picks a free one. Default 4010. */
   readonly port?: number;
+  /** Fixed engine ports (npm start uses PORT+1..PORT+4 so CLI lines stay valid); free ports when absent. */
+  readonly enginePorts?: { kinesis?: number; kinesisTls?: number; dynamodb?: number; alertSink?: number };
   /** State folder (engines' data, checkpoints, DLQ files, logs). Default `<repo>/.local`. */
   readonly stateDir?: string;
   /** Start from empty state. */
@@ -167,11 +169,17 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     // The engines need nothing from the deployment (kinesis-local takes the region from each
     // request's signature), so they start while the cdktf app is loaded.
     const results = await Promise.allSettled([
-      startKinesis({ dataDir: join(stateDir, 'kinesis'), logFile: join(stateDir, 'logs', 'kinesis-local.log'), warn: (m) => print(`warning: ${m}`) }).then(
+      startKinesis({
+        dataDir: join(stateDir, 'kinesis'),
+        logFile: join(stateDir, 'logs', 'kinesis-local.log'),
+        warn: (m) => print(`warning: ${m}`),
+        ...(options.enginePorts?.kinesis ? { plainPort: options.enginePorts.kinesis } : {}),
+        ...(options.enginePorts?.kinesisTls ? { tlsPort: options.enginePorts.kinesisTls } : {}),
+      }).then(
         (engine) => ((stopKinesis = engine.stop), engine),
       ),
-      startDynamo({ dataDir: join(stateDir, 'dynamodb') }).then(started),
-      startAlertSink({ file: join(stateDir, 'alerts.jsonl'), print }).then(started),
+      startDynamo({ dataDir: join(stateDir, 'dynamodb'), ...(options.enginePorts?.dynamodb ? { port: options.enginePorts.dynamodb } : {}) }).then(started),
+      startAlertSink({ file: join(stateDir, 'alerts.jsonl'), print, ...(options.enginePorts?.alertSink ? { port: options.enginePorts.alertSink } : {}) }).then(started),
       (async (): Promise<PipelineDeployment> => {
         if (typeof options.deployment === 'object') return options.deployment;
         const { loadDeployment } = await import('./deployment.js');

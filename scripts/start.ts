@@ -2,7 +2,9 @@
  * `npm start`: the whole pipeline locally. Builds the handler bundles (the
  * artifacts that deploy), starts kinesis-local, dynalite, the alert sink, the
  * event source mappings and the API, prints a banner, and stops cleanly on
- * Ctrl-C. `npm start -- --clean` starts from empty state; `PORT` sets the API port.
+ * Ctrl-C. `npm start -- --clean` starts from empty state; `PORT` sets the API
+ * port (default 4010), and the engines take the next four (Kinesis, its TLS
+ * port, DynamoDB, the alert sink), so AWS CLI lines stay valid between runs.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -88,16 +90,19 @@ async function main(): Promise<void> {
   const bundlesReady = skip ? Promise.resolve() : buildHandlers().then(() => void (buildMs = Date.now() - b0));
   bundlesReady.catch(() => {}); // startLocal reports the failure
   const port = process.env.PORT === undefined ? 4010 : Number(process.env.PORT);
-  const local = await startLocal({ port, clean: values.clean, verbose: values.verbose, print: log, bundlesReady });
+  const enginePorts = port === 0 ? {} : { kinesis: port + 1, kinesisTls: port + 2, dynamodb: port + 3, alertSink: port + 4 };
+  const local = await startLocal({ port, enginePorts, clean: values.clean, verbose: values.verbose, print: log, bundlesReady });
   log(banner(local, buildMs));
 
-  let stopping = false;
+  let stoppingSince = 0;
   const stop = (signal: string) => {
-    if (stopping) {
-      // A second Ctrl-C: do not wait any longer.
-      process.exit(130);
+    if (stoppingSince) {
+      // A terminal's Ctrl-C reaches this process twice (directly, and relayed by the tsx/npm
+      // parents), so only a later, deliberate second Ctrl-C gives up on the clean stop.
+      if (Date.now() - stoppingSince > 1000) process.exit(130);
+      return;
     }
-    stopping = true;
+    stoppingSince = Date.now();
     const s0 = Date.now();
     log(`\n${signal}: stopping...`);
     const hard = setTimeout(() => {
