@@ -182,6 +182,8 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       startAlertSink({ file: join(stateDir, 'alerts.jsonl'), print, ...(options.enginePorts?.alertSink ? { port: options.enginePorts.alertSink } : {}) }).then(started),
       (async (): Promise<PipelineDeployment> => {
         if (typeof options.deployment === 'object') return options.deployment;
+        // The stack packages the bundles when it is built, so they must exist first.
+        await options.bundlesReady;
         const { loadDeployment } = await import('./deployment.js');
         const dev = await loadDeployment('dev');
         mark('deployment');
