@@ -4,10 +4,10 @@
  * streams, as a buggy producer would), one restart of local mode in the middle,
  * quiescence, then reconciliation from the sender's own log.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutRecordCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FAMILIES } from '../generators/families.js';
 import { Sender, sleep, type LogEntry, type SendItem } from '../generators/sender.js';
@@ -118,8 +118,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const sender = new Sender({
         url: local!.apiUrl,
         apiKey: local!.apiKey,
-        concurrency: options.concurrency ?? 8,
-        batch: options.batch ?? 25,
+        concurrency: options.concurrency ?? 2,
+        batch: options.batch ?? 50,
         rate: 0,
         logPath: join(stateDir, 'sent.jsonl'),
         onEntry: (e) => entries.push(e),
@@ -190,9 +190,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   }
 }
 
-/** Malformed records written straight to a family's stream (bypassing the API's validation). */
-async function writeDirect(local: Local, streams: Map<string, string>, items: SendItem[], entries: LogEntry[], _log: string) {
+/** Malformed records written straight to a family's stream (bypassing the API's validation), 100 per PutRecords. */
+async function writeDirect(local: Local, streams: Map<string, string>, items: SendItem[], entries: LogEntry[], logPath: string) {
   let n = 0;
+  const byFamily = new Map<string, { item: SendItem; data: string; pk: string }[]>();
   for (const item of items) {
     n++;
     let data: string;
@@ -203,22 +204,45 @@ async function writeDirect(local: Local, streams: Map<string, string>, items: Se
     } catch {
       data = item.raw!;
     }
-    const t = performance.now();
-    const out = await local.kinesis.send(
-      new PutRecordCommand({ StreamName: streams.get(item.family)!, PartitionKey: `malformed-${n}`, Data: Buffer.from(data) }),
-    );
-    entries.push({
-      accepted: true,
-      family: item.family,
-      route: 'single',
-      id: `direct-${n}`,
-      sequenceNumber: out.SequenceNumber,
-      shardId: out.ShardId,
-      status: 200,
-      raw: item.raw,
-      malformed: item.malformed,
-      latencyMs: performance.now() - t,
-      at: Date.now(),
-    });
+    const list = byFamily.get(item.family) ?? byFamily.set(item.family, []).get(item.family)!;
+    list.push({ item, data, pk: `malformed-${n}` });
+  }
+  for (const [family, list] of byFamily) {
+    for (let i = 0; i < list.length; i += 100) {
+      let pending = list.slice(i, i + 100);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`direct PutRecords kept failing for ${family}`);
+        const t = performance.now();
+        const out = await local.kinesis.send(
+          new PutRecordsCommand({ StreamName: streams.get(family)!, Records: pending.map((p) => ({ PartitionKey: p.pk, Data: Buffer.from(p.data) })) }),
+        );
+        const failed: typeof pending = [];
+        pending.forEach((p, index) => {
+          const r = out.Records?.[index];
+          if (!r?.SequenceNumber) {
+            failed.push(p);
+            return;
+          }
+          const entry: LogEntry = {
+            accepted: true,
+            family,
+            route: 'batch',
+            id: p.pk,
+            sequenceNumber: r.SequenceNumber,
+            shardId: r.ShardId,
+            status: 200,
+            raw: p.item.raw,
+            malformed: p.item.malformed,
+            latencyMs: performance.now() - t,
+            at: Date.now(),
+          };
+          entries.push(entry);
+          // The sender's log holds these too, so a reconciliation can be redone from the file alone.
+          appendFileSync(logPath, `${JSON.stringify(entry)}\n`);
+        });
+        pending = failed;
+        if (pending.length > 0) await sleep(100 * 2 ** attempt);
+      }
+    }
   }
 }
