@@ -331,6 +331,14 @@ export class EventsApi extends Construct {
         }),
     );
     this.dependOn(integration, ...responses);
+    this.fingerprint.push({
+      route: id,
+      action,
+      apiKeyRequired: this.settings.apiKeyRequired,
+      origin: this.allowOrigin,
+      methodStatusCodes: METHOD_STATUS_CODES,
+      responses: integrationResponses(id),
+    });
   }
 
   /** CORS preflight, answered by API Gateway itself (MOCK integration). */

@@ -484,6 +484,12 @@ describe('adding a family is one line', () => {
     expect(Object.keys(after.output!)).toEqual(expect.arrayContaining(['stream_name_sensor_readings', 'dlq_url_sensor_readings', 'route_sensor_readings']));
     expect(stack.deployment().families.map((f) => f.family.name)).toContain('sensor_readings');
 
+    // The same app synthesized twice gives the same trigger: no redeploy without a change.
+    const again = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
+    addFamilies(again);
+    expect(one(synthJson(again), 'aws_api_gateway_deployment', () => true)[1].triggers.redeployment).toBe(
+      one(before, 'aws_api_gateway_deployment', () => true)[1].triggers.redeployment,
+    );
     // The new route changes the deployment's trigger, so the stage actually gets it.
     const trigger = (json: TfJson) => one(json, 'aws_api_gateway_deployment', () => true)[1].triggers.redeployment;
     expect(trigger(after)).not.toBe(trigger(before));
