@@ -50,13 +50,30 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 function describe(event: SunkEvent): string {
   const d = (event.detail ?? {}) as Record<string, unknown>;
-  const bits = [d.severity, d.alert_type ?? d.alertType, d.entity_type && d.entity_id ? `${String(d.entity_type)}=${String(d.entity_id)}` : d.entity_id]
+  const bits = [
+    d.severity,
+    d.alert_type !== event.detailType ? d.alert_type : undefined,
+    d.entity_type && d.entity_id ? `${String(d.entity_type)}=${String(d.entity_id)}` : d.entity_id,
+  ]
     .filter((x) => x !== undefined && x !== null && x !== '')
     .map(String);
   const text = d.message ?? d.reason ?? d.error;
+  // Malformed events carry why and where; show enough to find the record without dumping it.
+  const details = (d.details ?? {}) as Record<string, unknown>;
+  const raw = typeof details.raw_data === 'string' ? readable(details.raw_data) : undefined;
+  const where = [
+    details.reason !== undefined && !String(text).includes(String(details.reason)) ? `reason ${String(details.reason)}` : '',
+    raw !== undefined ? `raw ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}...` : raw)}` : '',
+  ].filter(Boolean);
   return `[alert] ${event.source} ${event.detailType}${bits.length ? ` (${bits.join(', ')})` : ''}: ${
     text !== undefined ? String(text) : JSON.stringify(event.detail)
-  }`;
+  }${where.length ? ` [${where.join(', ')}]` : ''}`;
+}
+
+/** Record data is base64; show it decoded when that is printable text. */
+function readable(data: string): string {
+  const decoded = Buffer.from(data, 'base64').toString('utf8');
+  return Buffer.from(decoded, 'utf8').toString('base64') === data && /^[\x20-\x7e\s]*$/.test(decoded) ? decoded : data;
 }
 
 function awsError(type: string, message: string): string {
