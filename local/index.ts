@@ -3,7 +3,7 @@
  * stacks are synthesized from. `startLocal()` is the programmatic entry point
  * (scripts/start.ts, end-to-end tests, soak tests).
  */
-import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -20,7 +20,7 @@ import { seededRandom, startThrottleProxy, type FaultOptions, type ThrottleProxy
 import { startGateway } from './gateway.js';
 import { Sandbox } from './invoker.js';
 import { StreamPoller, type BatchReport, type PollerStats } from './poller.js';
-import { sleep } from './ports.js';
+import { assertPortFree, sleep } from './ports.js';
 
 export type { FaultOptions } from './faults.js';
 export type { BatchReport, OnFailureRecord, PollerStats } from './poller.js';
@@ -143,10 +143,28 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   const mark = (phase: string) => void (phases[phase] = Date.now() - t0);
   const print = options.quiet ? () => {} : (options.print ?? ((line: string) => console.log(line)));
   const stateDir = resolve(options.stateDir ?? join(REPO_ROOT, '.local'));
+  mkdirSync(stateDir, { recursive: true });
+  // Two local modes on one state folder would corrupt each other's engines' data.
+  const lockFile = join(stateDir, 'lock.pid');
+  if (existsSync(lockFile)) {
+    const holder = Number(readFileSync(lockFile, 'utf8'));
+    let alive = false;
+    try {
+      alive = holder !== process.pid && process.kill(holder, 0);
+    } catch {
+      alive = false;
+    }
+    if (alive) throw new Error(`${stateDir} is in use by process ${holder} (another local mode); stop it or use another stateDir`);
+  }
+  writeFileSync(lockFile, String(process.pid));
   if (options.clean) {
     for (const entry of ['kinesis', 'dynamodb', 'checkpoints.json', 'dlq', 'alerts.jsonl', 'logs']) rmSync(join(stateDir, entry), { recursive: true, force: true });
   }
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
+  const ports = options.enginePorts ?? {};
+  for (const [what, port] of [['API', options.port ?? 4010], ['Kinesis', ports.kinesis], ['Kinesis TLS', ports.kinesisTls], ['DynamoDB', ports.dynamodb], ['alert sink', ports.alertSink]] as const) {
+    if (port) await assertPortFree(port, what);
+  }
 
   const cleanups: Array<() => Promise<void>> = [];
   const engineStops: Array<() => Promise<void>> = [];
@@ -160,6 +178,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     const kinesisDone = quietly(stopKinesis?.());
     for (const cleanup of cleanups.splice(0).reverse()) await quietly(cleanup());
     await Promise.all([kinesisDone, ...engineStops.splice(0).map((stop) => quietly(stop()))]);
+    rmSync(lockFile, { force: true });
   };
   const started = <T extends { stop(): Promise<void> }>(engine: T): T => {
     engineStops.push(() => engine.stop());

@@ -15,3 +15,12 @@ export async function freePort(): Promise<number> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Fails fast, with a message a person can act on, when a fixed port is taken. */
+export async function assertPortFree(port: number, what: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', () => reject(new Error(`port ${port} (${what}) is in use: is another local mode running? Set PORT to move all five ports.`)));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+  });
+}
