@@ -367,7 +367,9 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
         for (let attempt = 0; result.put; attempt++) {
           if (attempt >= config.maxWriteConflicts) throw new WriteConflictError(`${group.key.pk} kept changing under ${attempt} writes`);
           if (attempt > 0) {
-            // Another invocation (another shard or lane) wrote this item since it was read: recompute on the fresh copy.
+            // Another invocation (another shard or lane) wrote this item since it was read: recompute on the fresh
+            // copy, after a short jittered pause so that hot items (a subject every student touches) do not thrash.
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
             item = await getItem(dynamodb!, table, group.key);
             result = compute(group.key, group.entries, item);
             if (!result.put) break;
