@@ -194,6 +194,25 @@ export class EventFamily extends Construct {
     const archive = bundleArchive(bundleDir, resolve(bundleDir, '..', '.archives'));
     const asset = new TerraformAsset(this, 'bundle', { path: archive.path, type: AssetType.FILE, assetHash: archive.contentHash });
 
+    const eventSource: EventSourceSettings = {
+      // TRIM_HORIZON: a new or re-created mapping processes what is already in the stream instead of skipping it.
+      startingPosition: 'TRIM_HORIZON',
+      batchSize: env.eventSource.batchSize,
+      maximumBatchingWindowInSeconds: env.eventSource.maximumBatchingWindowInSeconds,
+      // Halving a failing batch isolates a poison record in log2(batch) retries instead of blocking the shard.
+      bisectBatchOnFunctionError: true,
+      // 3 retries (the seeds' value) cover throttling blips; anything still failing goes to the DLQ.
+      maximumRetryAttempts: 3,
+      // One hour: well inside the shortest retention (24 h), so nothing expires unseen before reaching the DLQ.
+      maximumRecordAgeInSeconds: 3_600,
+      parallelizationFactor: env.eventSource.parallelizationFactor,
+      reportBatchItemFailures: true,
+      ...props.eventSource,
+    };
+    // A record can only come back while the mapping still retries it: fences of partition keys idle for
+    // longer than that can be pruned, which keeps hot items (a subject shared by many students) small.
+    const redeliveryHorizonSeconds =
+      eventSource.maximumRecordAgeInSeconds > 0 ? eventSource.maximumRecordAgeInSeconds : streamCfg.retentionHours * 3_600;
     const environment: Record<string, string> = {
       TABLE_NAME: stack.table.name,
       EVENT_BUS_NAME: stack.alertBus.name,
@@ -201,6 +220,7 @@ export class EventFamily extends Construct {
       POWERTOOLS_SERVICE_NAME: family.name,
       POWERTOOLS_METRICS_NAMESPACE: stack.metricsNamespace,
       POWERTOOLS_LOG_LEVEL: processorCfg.logLevel,
+      FENCE_RETENTION_SECONDS: String(2 * redeliveryHorizonSeconds),
     };
     const processorSettings: ProcessorSettings = {
       functionName: name,
@@ -235,21 +255,6 @@ export class EventFamily extends Construct {
       dependsOn: [rolePolicy, this.logGroup],
     });
 
-    const eventSource: EventSourceSettings = {
-      // TRIM_HORIZON: a new or re-created mapping processes what is already in the stream instead of skipping it.
-      startingPosition: 'TRIM_HORIZON',
-      batchSize: env.eventSource.batchSize,
-      maximumBatchingWindowInSeconds: env.eventSource.maximumBatchingWindowInSeconds,
-      // Halving a failing batch isolates a poison record in log2(batch) retries instead of blocking the shard.
-      bisectBatchOnFunctionError: true,
-      // 3 retries (the seeds' value) cover throttling blips; anything still failing goes to the DLQ.
-      maximumRetryAttempts: 3,
-      // One hour: well inside the shortest retention (24 h), so nothing expires unseen before reaching the DLQ.
-      maximumRecordAgeInSeconds: 3_600,
-      parallelizationFactor: env.eventSource.parallelizationFactor,
-      reportBatchItemFailures: true,
-      ...props.eventSource,
-    };
     this.eventSourceMapping = new LambdaEventSourceMapping(this, 'event-source', {
       eventSourceArn: this.stream.arn,
       functionName: this.function.arn,

@@ -146,6 +146,8 @@ describe.each(cases)('$name', ({ env, family, name }) => {
       POWERTOOLS_SERVICE_NAME: family.name,
       POWERTOOLS_METRICS_NAMESPACE: `EventFlow/${env}`,
       POWERTOOLS_LOG_LEVEL: config.processor.logLevel,
+      // Fences outlive every possible redelivery: twice the mapping's maximum record age.
+      FENCE_RETENTION_SECONDS: String(2 * 3_600),
     });
     expect(fn.memory_size).toBe(config.processor.memorySize);
     expect(fn.timeout).toBe(config.processor.timeoutSeconds);
