@@ -36,6 +36,12 @@ export class CheckpointStore {
     this.flush();
   }
 
+  /** Replaces a shard's checkpoint (set() merges). */
+  reset(key: string, value: ShardCheckpoint): void {
+    this.data[key] = { ...value };
+    this.flush();
+  }
+
   all(): Readonly<Record<string, ShardCheckpoint>> {
     return this.data;
   }

@@ -82,11 +82,12 @@ export interface LocalPipeline {
   /** DynamoDB requests seen and throttled by the fault proxy. */
   faultStats(): { requests: number; throttled: number } | undefined;
   dlqFile(family: string): string;
+  /** Stops everything; resolves with when each part had stopped (ms from the call). */
+  stop(): Promise<Record<string, number>>;
   /** Milliseconds from the call to "ready". */
   readonly startupMs: number;
   /** Milliseconds at which each start-up phase ended, from the call. */
   readonly phases: Readonly<Record<string, number>>;
-  stop(): Promise<void>;
 }
 
 async function ensureStream(kinesis: KinesisClient, existing: readonly string[], name: string, shardCount: number, mode: 'PROVISIONED' | 'ON_DEMAND'): Promise<void> {
@@ -171,14 +172,19 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   let stopGateway: (() => Promise<void>) | undefined;
   let stopKinesis: (() => Promise<void>) | undefined;
   const quietly = (p: Promise<void> | undefined) => p?.catch(() => {});
-  const stopAll = async () => {
+  const stopAll = async (): Promise<Record<string, number>> => {
+    const s0 = Date.now();
+    const timings: Record<string, number> = {};
+    const timed = <T>(name: string, p: Promise<T>) => p.finally(() => void (timings[name] = Date.now() - s0));
     // No requests once the gateway is closed, so kinesis-local can start its final write
     // (about half a second) while the pollers and sandboxes wind down.
-    await quietly(stopGateway?.());
-    const kinesisDone = quietly(stopKinesis?.());
+    await timed('gateway', quietly(stopGateway?.()) ?? Promise.resolve());
+    const kinesisDone = timed('kinesis', quietly(stopKinesis?.()) ?? Promise.resolve());
     for (const cleanup of cleanups.splice(0).reverse()) await quietly(cleanup());
-    await Promise.all([kinesisDone, ...engineStops.splice(0).map((stop) => quietly(stop()))]);
+    timings.pollers = Date.now() - s0;
+    await Promise.all([kinesisDone, timed('others', Promise.all(engineStops.splice(0).map((stop) => quietly(stop()))))]);
     rmSync(lockFile, { force: true });
+    return timings;
   };
   const started = <T extends { stop(): Promise<void> }>(engine: T): T => {
     engineStops.push(() => engine.stop());
@@ -305,7 +311,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     stopGateway = gateway.stop;
     const apiPort = Number(new URL(gateway.url).port);
 
-    let stopped: Promise<void> | undefined;
+    let stopped: Promise<Record<string, number>> | undefined;
     return {
       apiUrl: gateway.url,
       kinesisEndpoint: kinesisEngine.endpoint,

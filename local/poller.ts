@@ -148,13 +148,34 @@ class ShardPoller {
     const stream = this.options.family.stream.name;
     const checkpoint = this.options.checkpoints.get(this.key);
     const base = { StreamName: stream, ShardId: this.shardId };
-    let input;
     if (checkpoint?.sequenceNumber) {
-      input = { ...base, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, StartingSequenceNumber: checkpoint.sequenceNumber };
-    } else if (this.es.startingPosition === 'TRIM_HORIZON') {
+      try {
+        const result = await this.options.kinesis.send(
+          new GetShardIteratorCommand({ ...base, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: checkpoint.sequenceNumber }),
+        );
+        return result.ShardIterator;
+      } catch (error) {
+        const name = (error as Error).name;
+        if (name !== 'ResourceNotFoundException' && name !== 'InvalidArgumentException') throw error;
+        // The stream no longer has the checkpointed record (its data was lost or re-created):
+        // the checkpoint means nothing, so start over from the mapping's starting position.
+        this.options.onBatch?.({
+          family: this.options.family.family.name,
+          shardId: this.shardId,
+          size: 0,
+          outcome: 'error',
+          detail: `checkpoint ${checkpoint.sequenceNumber} is not in the stream any more; starting from ${this.es.startingPosition}`,
+          durationMs: 0,
+        });
+        this.options.checkpoints.reset(this.key, {});
+      }
+    }
+    const startedAt = this.options.checkpoints.get(this.key)?.startedAt;
+    let input;
+    if (this.es.startingPosition === 'TRIM_HORIZON') {
       input = { ...base, ShardIteratorType: 'TRIM_HORIZON' as const };
-    } else if (checkpoint?.startedAt !== undefined) {
-      input = { ...base, ShardIteratorType: 'AT_TIMESTAMP' as const, Timestamp: new Date(checkpoint.startedAt) };
+    } else if (startedAt !== undefined) {
+      input = { ...base, ShardIteratorType: 'AT_TIMESTAMP' as const, Timestamp: new Date(startedAt) };
     } else {
       this.options.checkpoints.set(this.key, { startedAt: Date.now() });
       input = { ...base, ShardIteratorType: 'LATEST' as const };

@@ -111,8 +111,9 @@ async function main(): Promise<void> {
     }, 5000);
     hard.unref();
     local.stop().then(
-      () => {
-        log(`stopped in ${Date.now() - s0} ms; state kept in ${relative(process.cwd(), local.stateDir) || REPO_ROOT}/`);
+      (timings) => {
+        const parts = Object.entries(timings).map(([k, v]) => `${k} ${v} ms`).join(', ');
+        log(`stopped in ${Date.now() - s0} ms (${parts}); state kept in ${relative(process.cwd(), local.stateDir) || REPO_ROOT}/`);
         process.exit(0);
       },
       (error: unknown) => {

@@ -3,7 +3,7 @@
  * on 127.0.0.1, with its data persisted under the state directory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
@@ -32,21 +32,35 @@ export interface KinesisEngineOptions {
 }
 
 const DATA_FILE = 'kinesis-data.json';
+const SNAPSHOT_FILE = 'kinesis-data.snapshot.json';
 const PERSIST_INTERVAL_MS = 500;
 
 /**
- * kinesis-local writes its data file in place; a kill mid-write leaves torn
- * JSON that it then refuses to start from. Set such a file aside, so a start
- * never fails on it (the streams are re-created empty).
+ * kinesis-local rewrites its data file in place (truncate, then write) every
+ * interval and not at all on SIGTERM, so any kill can land mid-write. stop()
+ * therefore keeps a verified snapshot of the last complete file; a start that
+ * finds the file torn restores the snapshot, or sets the file aside.
  */
-function setAsideTornDataFile(dataDir: string, warn?: (message: string) => void): void {
-  const file = join(dataDir, DATA_FILE);
-  if (!existsSync(file)) return;
+function readJson(file: string): string | undefined {
   try {
-    JSON.parse(readFileSync(file, 'utf8'));
+    const text = readFileSync(file, 'utf8');
+    JSON.parse(text);
+    return text;
   } catch {
-    const aside = `${file}.torn-${Date.now()}`;
-    renameSync(file, aside);
+    return undefined;
+  }
+}
+
+function repairDataFile(dataDir: string, warn?: (message: string) => void): void {
+  const file = join(dataDir, DATA_FILE);
+  if (!existsSync(file) || readJson(file) !== undefined) return;
+  const aside = `${file}.torn-${Date.now()}`;
+  renameSync(file, aside);
+  const snapshot = readJson(join(dataDir, SNAPSHOT_FILE));
+  if (snapshot !== undefined) {
+    writeFileSync(file, snapshot);
+    warn?.(`kinesis-local's data file was torn; restored the snapshot taken at the last clean stop (torn file kept as ${aside})`);
+  } else {
     warn?.(`kinesis-local's data file was torn (an earlier hard kill?); moved to ${aside}, starting with empty streams`);
   }
 }
@@ -59,7 +73,7 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
   const tlsPort = options.tlsPort ?? (await freePort());
   mkdirSync(options.dataDir, { recursive: true });
   mkdirSync(dirname(options.logFile), { recursive: true });
-  setAsideTornDataFile(options.dataDir, options.warn);
+  repairDataFile(options.dataDir, options.warn);
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child: ChildProcess = spawn(process.execPath, [main], {
     cwd: options.dataDir,
@@ -101,17 +115,31 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
   const endpoint = `http://127.0.0.1:${plainPort}`;
   const client = kinesisClient(endpoint, options.region ?? 'us-east-1');
   const dataFile = join(options.dataDir, DATA_FILE);
-  // Waits for a write of the data file that began after this call, so everything written before stop() is on disk.
+  const snapshotFile = join(options.dataDir, SNAPSHOT_FILE);
+  // Waits for a write of the data file that began after this call and has finished (its
+  // size and mtime stopped moving), so everything written before stop() is on disk and
+  // the kill below does not tear a write in progress.
   const persisted = async () => {
     const since = Date.now();
-    const deadline = since + PERSIST_INTERVAL_MS * 3;
+    const deadline = since + PERSIST_INTERVAL_MS * 4;
+    let last = '';
+    let stableSince = 0;
     while (Date.now() < deadline && !exited) {
       try {
-        if (statSync(dataFile).mtimeMs > since + 5) return;
+        const st = statSync(dataFile);
+        if (st.mtimeMs > since + 5) {
+          const now = `${st.mtimeMs}:${st.size}`;
+          if (now !== last) {
+            last = now;
+            stableSince = Date.now();
+          } else if (Date.now() - stableSince >= 75) {
+            return;
+          }
+        }
       } catch {
         // not written yet
       }
-      await sleep(25);
+      await sleep(15);
     }
   };
   const stop = async () => {
@@ -119,10 +147,16 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
     client.destroy();
     if (!exited) {
       await persisted();
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+      // The file now holds everything written before stop(); keep a verified copy, since the
+      // kill below may still land in the middle of the next periodic write.
+      const complete = readJson(dataFile);
+      if (complete !== undefined) {
+        writeFileSync(`${snapshotFile}.tmp`, complete);
+        renameSync(`${snapshotFile}.tmp`, snapshotFile);
+      }
+      // SIGTERM would not make it write its data either, and shutting down gracefully takes seconds under load.
+      child.kill('SIGKILL');
       await exitedPromise;
-      clearTimeout(timer);
     }
     log.end();
   };
