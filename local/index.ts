@@ -15,7 +15,7 @@ import { startAlertSink, type AlertSink } from './alert-sink.js';
 import { dynamoClient, kinesisClient, LOCAL_CREDENTIALS } from './aws.js';
 import { CheckpointStore } from './checkpoints.js';
 import { startDynamo } from './engines/dynamodb.js';
-import { startKinesis } from './engines/kinesis.js';
+import { endLeftoverEngine, startKinesis } from './engines/kinesis.js';
 import { seededRandom, startThrottleProxy, type FaultOptions, type ThrottleProxy } from './faults.js';
 import { startGateway } from './gateway.js';
 import { Sandbox } from './invoker.js';
@@ -162,6 +162,8 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     for (const entry of ['kinesis', 'dynamodb', 'checkpoints.json', 'dlq', 'alerts.jsonl', 'logs']) rmSync(join(stateDir, entry), { recursive: true, force: true });
   }
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
+  // Before the port checks: a kinesis-local left over by a killed run holds the Kinesis ports.
+  await endLeftoverEngine(join(stateDir, 'kinesis'), (m) => print(`warning: ${m}`));
   const ports = options.enginePorts ?? {};
   for (const [what, port] of [['API', options.port ?? 4010], ['Kinesis', ports.kinesis], ['Kinesis TLS', ports.kinesisTls], ['DynamoDB', ports.dynamodb], ['alert sink', ports.alertSink]] as const) {
     if (port) await assertPortFree(port, what);

@@ -3,7 +3,7 @@
  * on 127.0.0.1, with its data persisted under the state directory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
@@ -66,6 +66,33 @@ function repairDataFile(dataDir: string, warn?: (message: string) => void): void
 }
 
 const require = createRequire(import.meta.url);
+const PID_FILE = 'kinesis-local.pid';
+
+/**
+ * A kinesis-local left running by a local mode that was killed outright
+ * (kill -9 skips every exit handler) still holds its ports and rewrites this
+ * data folder. It is recognised by its pid file, its command line and its
+ * working directory (this folder), and ended. The caller holds the state
+ * folder's lock, so no live local mode owns it.
+ */
+export async function endLeftoverEngine(dataDir: string, warn?: (message: string) => void): Promise<void> {
+  const pidFile = join(dataDir, PID_FILE);
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  rmSync(pidFile, { force: true });
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmdline.includes('kinesis-local') || readlinkSync(`/proc/${pid}/cwd`) !== dataDir) return;
+    process.kill(pid, 'SIGKILL');
+    warn?.(`ended kinesis-local ${pid}, left running on this state folder by an earlier local mode that was killed`);
+    for (let i = 0; i < 40; i++) {
+      process.kill(pid, 0);
+      await sleep(25);
+    }
+  } catch {
+    // gone (or not ours, or no /proc): nothing to end
+  }
+}
 
 export async function startKinesis(options: KinesisEngineOptions): Promise<KinesisEngine> {
   const main = require.resolve('kinesis-local/main.js');
@@ -73,6 +100,7 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
   const tlsPort = options.tlsPort ?? (await freePort());
   mkdirSync(options.dataDir, { recursive: true });
   mkdirSync(dirname(options.logFile), { recursive: true });
+  await endLeftoverEngine(options.dataDir, options.warn);
   repairDataFile(options.dataDir, options.warn);
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child: ChildProcess = spawn(process.execPath, [main], {
@@ -97,6 +125,7 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (child.pid) writeFileSync(join(options.dataDir, PID_FILE), String(child.pid));
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   let exited = false;
@@ -121,7 +150,7 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
   // the kill below does not tear a write in progress.
   const persisted = async () => {
     const since = Date.now();
-    const deadline = since + PERSIST_INTERVAL_MS * 4;
+    const deadline = since + PERSIST_INTERVAL_MS * 3;
     let last = '';
     let stableSince = 0;
     while (Date.now() < deadline && !exited) {
@@ -158,6 +187,7 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
       child.kill('SIGKILL');
       await exitedPromise;
     }
+    rmSync(join(options.dataDir, PID_FILE), { force: true });
     log.end();
   };
   try {
