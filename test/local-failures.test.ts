@@ -64,8 +64,20 @@ function withProbe(dev: PipelineDeployment): PipelineDeployment {
     },
     deadLetterQueueName: `${dev.project}-${dev.environment}-local_probe-dlq`,
   };
-  // Only the probe: the dev families have their own suite, and fewer pollers keep this one quick.
-  return { ...dev, families: [probe] };
+  // The same handler on a second stream whose records expire after 1 s (AWS's minimum is 60 s; the poller does not care).
+  const aging: FamilyDeployment = {
+    ...probe,
+    family: { ...probeFamily, name: 'local_probe_age' },
+    stream: { ...probe.stream, name: `${dev.project}-${dev.environment}-local_probe_age` },
+    processor: {
+      ...probe.processor,
+      functionName: `${dev.project}-${dev.environment}-local_probe_age`,
+      environment: { ...probe.processor.environment, FAMILY_NAME: 'local_probe_age', PROBE_LOG: `${probeLog}.age` },
+    },
+    eventSource: { ...probe.eventSource, maximumRecordAgeInSeconds: 1, maximumBatchingWindowInSeconds: 0 },
+  };
+  // Only the probes: the dev families have their own suite, and fewer pollers keep this one quick.
+  return { ...dev, families: [probe, aging] };
 }
 
 function invocations(): Invocation[] {
@@ -167,6 +179,25 @@ describe('a handler that throws on one record', () => {
     // The retry starts at the reported record: p0 and p1 are not delivered again.
     expect(mine[1]!.ids).toEqual(['p2', 'p3']);
     expect(mine[1]!.outcome).toBe('ok');
+  });
+});
+
+describe('maximum record age', () => {
+  it('records older than the limit when read go to the on-failure destination as RecordAgeExceeded, without an invocation', async () => {
+    const url = `${local!.apiUrl}/events/local_probe_age`;
+    // The first invocation sleeps 2.5 s; the record sent meanwhile is over 1 s old when the shard is read again.
+    expect((await post(url, { id: 'slow', sleepMs: 2500 })).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 700));
+    const old = await post(url, { id: 'old' });
+    expect(old.status).toBe(202);
+    const file = local!.dlqFile('local_probe_age');
+    const record = await eventually(() => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8').split('\n')[0]!) as OnFailureRecord) : undefined), 20_000, 'an expired-record DLQ entry');
+    expect(record.requestContext).toMatchObject({ condition: 'RecordAgeExceeded', approximateInvokeCount: 0 });
+    expect(record).not.toHaveProperty('responseContext');
+    expect(record.KinesisBatchInfo).toMatchObject({ batchSize: 1, startSequenceNumber: old.json.sequenceNumber, endSequenceNumber: old.json.sequenceNumber });
+    const ageLog = readFileSync(`${probeLog}.age`, 'utf8');
+    expect(ageLog).toContain('"slow"');
+    expect(ageLog).not.toContain('"old"');
   });
 });
 
