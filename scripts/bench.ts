@@ -6,7 +6,7 @@
  * the table. A part that cannot run (a piece missing, an engine failing) gets a
  * "not available: <why>" row instead of stopping the others.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -59,7 +59,11 @@ const parts: [string, string, () => Promise<PartResult>][] = [
   ['2', '2 end to end', () => withLocal('2 end to end', (local, stateDir) => endToEnd(local, stateDir, { events }))],
 ];
 
-const results: Record<string, { rows: Row[]; data?: unknown; seconds: number }> = {};
+const outDir = resolve(root, values.out);
+// With --only, the parts not re-run keep their figures from the last results.json (each row says which run).
+const previous: Record<string, { rows: Row[]; data?: unknown; seconds: number; date?: string }> =
+  only && existsSync(join(outDir, 'results.json')) ? (JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')).parts ?? {}) : {};
+const results: Record<string, { rows: Row[]; data?: unknown; seconds: number; date?: string }> = { ...previous };
 for (const [id, name, run] of parts) {
   if (only && !only.has(id)) continue;
   log(`${name}…`);
@@ -70,7 +74,7 @@ for (const [id, name, run] of parts) {
   } catch (error) {
     result = notAvailable(name, `failed: ${(error as Error).message.split('\n')[0]!.slice(0, 200)}`);
   }
-  results[name] = { ...result, seconds: (Date.now() - t0) / 1000 };
+  results[name] = { ...result, seconds: (Date.now() - t0) / 1000, date: new Date().toISOString() };
   log(`${name} done in ${results[name]!.seconds.toFixed(1)} s`);
 }
 
@@ -81,9 +85,14 @@ const rows = Object.entries(results)
 const m = machine();
 const date = new Date().toISOString();
 const totalSeconds = (Date.now() - started) / 1000;
-const header = `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}. Date: ${date}. Bench wall time: ${totalSeconds.toFixed(0)} s.`;
+const partDates = Object.entries(results)
+  .sort(([a], [b]) => order(a) - order(b))
+  .map(([name, r]) => `${name.split(' ')[0]}: ${r.date?.slice(0, 16) ?? '?'}Z ${r.seconds.toFixed(0)} s`)
+  .join(', ');
+const header =
+  `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}. Date: ${date}. ` +
+  `${only ? `Parts re-run (--only ${values.only}) in ${totalSeconds.toFixed(0)} s; each part's run: ${partDates}.` : `Bench wall time: ${totalSeconds.toFixed(0)} s (${partDates}).`}`;
 const md = `# event-flow benchmarks\n\n${header}\n\n${markdownTable(rows)}\n`;
-const outDir = resolve(root, values.out);
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'results.json'), `${JSON.stringify({ machine: m, date, totalSeconds, options: { events, only: values.only ?? 'all' }, rows, parts: results }, null, 2)}\n`);
 writeFileSync(join(outDir, 'results.md'), md);

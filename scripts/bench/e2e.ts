@@ -19,39 +19,50 @@ export async function endToEnd(local: LocalHandle, stateDir: string, options: { 
   const n = options.events ?? 10_000;
   const streamOf = new Map(local.deployment.families.map((f) => [f.family.name, f.stream.name]));
   const accepted: LogEntry[] = [];
-  const sender = new Sender({ url: local.apiUrl, apiKey: local.apiKey, concurrency: 2, batch: 100, rate: 0, onEntry: (e) => e.accepted && accepted.push(e) });
-  const t0 = Date.now();
-  const summary = await sender.run(eventSource({ families: FAMILIES.map((f) => f.name), seed: 2024, epochMs: Date.now(), idPrefix: 'e2e', malformed: 0, count: n }));
-  sender.close();
-  const sentDone = Date.now();
-
-  // Pending events per checkpoint key, so each poll only walks what is still open.
+  // Pending events per checkpoint key, so each poll only walks what is still open. Filled as the 202s
+  // arrive, and polled while sending, so an effect is timed when it happens, not after the send ends.
   const pending = new Map<string, LogEntry[]>();
-  for (const e of accepted) {
+  const onEntry = (e: LogEntry) => {
+    if (!e.accepted) return;
+    accepted.push(e);
     const key = `${streamOf.get(e.family)}/${e.shardId}`;
     (pending.get(key) ?? pending.set(key, []).get(key)!).push(e);
-  }
+  };
+  const sender = new Sender({ url: local.apiUrl, apiKey: local.apiKey, concurrency: 2, batch: 100, rate: 0, onEntry });
+  const t0 = Date.now();
+  let sending = true;
+  let sentDone = 0;
+  const sent = sender
+    .run(eventSource({ families: FAMILIES.map((f) => f.name), seed: 2024, epochMs: Date.now(), idPrefix: 'e2e', malformed: 0, count: n }))
+    .finally(() => {
+      sending = false;
+      sentDone = Date.now();
+      sender.close();
+    });
+
   const latencies: number[] = [];
   let lastEffect = 0;
-  let open = accepted.length;
   const deadline = Date.now() + (options.timeoutMs ?? 300_000);
-  while (open > 0 && Date.now() < deadline) {
+  const open = () => [...pending.values()].reduce((a, l) => a + l.length, 0);
+  while ((sending || open() > 0) && Date.now() < deadline) {
     const now = Date.now();
     const checkpoints = readCheckpoints(stateDir);
     for (const [key, list] of pending) {
       const cp = checkpoints.get(key);
       if (!cp) continue;
-      const still = list.filter((e) => {
-        if (!seqGte(cp, e.sequenceNumber!)) return true;
-        latencies.push(now - e.at);
-        lastEffect = now;
-        return false;
-      });
-      open -= list.length - still.length;
-      pending.set(key, still);
+      pending.set(
+        key,
+        list.filter((e) => {
+          if (!seqGte(cp, e.sequenceNumber!)) return true;
+          latencies.push(now - e.at);
+          lastEffect = now;
+          return false;
+        }),
+      );
     }
-    if (open > 0) await sleep(100);
+    await sleep(100);
   }
+  const summary = await sent;
 
   // Cross-check in the table itself: every accepted event left its idempotency claim.
   const dynamo = new DynamoDBClient({ endpoint: local.dynamoEndpoint, region: local.deployment.region, credentials: CREDENTIALS });
