@@ -142,6 +142,8 @@ export class Sender {
         if (rate > 0) {
           // Pace by events: the request carrying events [scheduled, scheduled+n) leaves at scheduled/rate.
           const due = started + (scheduled / rate) * 1000;
+          // Work taken ahead by the other workers must not run past the deadline.
+          if (performance.timeOrigin + due >= stopAt) return;
           scheduled += work.items.length;
           const wait = due - performance.now();
           if (wait > 0) await sleep(wait);
