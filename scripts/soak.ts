@@ -1,7 +1,7 @@
 /**
  * npm run soak [-- --events 20000] [--seed 7] [--malformed 0.05] [--crash 0.02] [--throttle 0.02]
  *               [--env staging] [--no-restart] [--keep-state] [--out bench/soak.json]
- *               [--hard-restart: restart while phase 1 is still being processed]
+ *               [--restart-when-idle: restart only once phase 1 is processed]
  * Exits non-zero on any loss, double application, aggregate mismatch or alert discrepancy.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ const { values } = parseArgs({
     throttle: { type: 'string', default: '0.02' },
     env: { type: 'string', default: 'staging' },
     'no-restart': { type: 'boolean', default: false },
-    'hard-restart': { type: 'boolean', default: false },
+    'restart-when-idle': { type: 'boolean', default: false },
     'keep-state': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/soak.json' },
   },
@@ -35,7 +35,7 @@ const options = {
   dynamoThrottleRate: Number(values.throttle),
   environment: values.env,
   restart: !values['no-restart'],
-  hardRestart: values['hard-restart'],
+  restartWhenIdle: values['restart-when-idle'],
   keepState: values['keep-state'],
   progress: say,
 };

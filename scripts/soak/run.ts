@@ -30,7 +30,8 @@ export interface SoakOptions {
   batch?: number;
   progress?: (line: string) => void;
   /** Restart while phase 1 is still being processed (see the note at the restart). */
-  hardRestart?: boolean;
+  /** Restart only once phase 1 is fully processed (default: restart while it is still being processed). */
+  restartWhenIdle?: boolean;
   /** Return what was reconciled (tests tamper with it to prove the checks bite). */
   returnInputs?: boolean;
 }
@@ -133,10 +134,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       sendSeconds += (Date.now() - s0) / 1000;
       say(`phase ${phase + 1}: sent ${summary.sent} (${summary.accepted} accepted, ${summary.rejected} refused) in ${((Date.now() - s0) / 1000).toFixed(1)} s`);
       if (phase === 0 && phases.length > 1) {
-        // By default the restart comes once phase 1 is processed: local mode's stop() abandons in-flight
-        // invocations and closes dynalite under them, which crashes the process ("Database is closed").
-        // --hard-restart stops mid-processing anyway, to reproduce that.
-        if (!options.hardRestart) await quiescent(stateDir, streams, entries, options.quiescenceTimeoutMs ?? 15 * 60_000, say);
+        // The restart lands while phase 1 is still being processed: in-flight invocations are abandoned
+        // uncheckpointed and must be redelivered without loss or double application.
+        if (options.restartWhenIdle) await quiescent(stateDir, streams, entries, options.quiescenceTimeoutMs ?? 15 * 60_000, say);
         recordStats();
         await local!.stop();
         local = undefined;
