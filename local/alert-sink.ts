@@ -2,7 +2,10 @@
  * A local stand-in for the EventBridge alert bus: it answers the processors'
  * `PutEvents` calls (JSON 1.1, `AWSEvents.PutEvents`) as EventBridge does,
  * keeps what they sent, and prints alerts and malformed events for humans.
- * Tests of other parts may import it too: it is the one implementation.
+ * Tests of other parts may import it too: it is the one implementation (local
+ * mode, the handler test harness, the benchmarks). For tests it also keeps the
+ * entries as sent, counts requests, and injects faults per entry (EventBridge's
+ * partial failure, `FailedEntryCount` > 0) or per request (HTTP 500).
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -23,13 +26,44 @@ export interface SunkEvent {
   readonly detail: unknown;
 }
 
+/** One accepted (or fault-rejected) `PutEvents` entry as it was sent, with `Detail` parsed. */
+export interface RawEntry {
+  readonly EventBusName?: string;
+  readonly Source?: string;
+  readonly DetailType?: string;
+  readonly Detail?: string;
+  readonly Time?: string | number;
+  readonly Resources?: string[];
+  /** `Detail` parsed as JSON; `any` so tests can read into it. */
+  readonly detail: any;
+  readonly eventId: string;
+}
+
+export interface EntryFault {
+  readonly ErrorCode: string;
+  readonly ErrorMessage: string;
+}
+
+/** Returns a fault to reject one (otherwise valid) entry; it is then kept in `rejected`, not received. */
+export type EntryFaultHook = (entry: Omit<RawEntry, 'eventId'>) => EntryFault | undefined;
+
 export interface AlertSink {
   readonly endpoint: string;
   readonly port: number;
   /** Everything received, oldest first. */
   events(): readonly SunkEvent[];
+  /** The same entries as sent (PascalCase fields, parsed `detail`), oldest first. */
+  readonly entries: readonly RawEntry[];
+  /** Entries refused by the entry fault. */
+  readonly rejected: readonly RawEntry[];
+  /** `PutEvents` requests received since the start or the last `clear()`, failed ones included. */
+  readonly requests: number;
+  /** Answers the next `count` `PutEvents` requests with HTTP 500 (InternalException); 0 stops. */
+  failRequests(count: number): void;
+  setEntryFault(fault: EntryFaultHook | undefined): void;
   /** Resolves once `predicate` holds for the received events (or rejects after `timeoutMs`). */
   waitFor(predicate: (events: readonly SunkEvent[]) => boolean, timeoutMs?: number): Promise<readonly SunkEvent[]>;
+  /** Forgets everything received and rejected, and resets the request count. */
   clear(): void;
   stop(): Promise<void>;
 }
@@ -40,6 +74,7 @@ export interface AlertSinkOptions {
   readonly file?: string;
   /** Called with one readable line per event; silent when absent. */
   readonly print?: (line: string) => void;
+  readonly entryFault?: EntryFaultHook;
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -82,6 +117,11 @@ function awsError(type: string, message: string): string {
 
 export async function startAlertSink(options: AlertSinkOptions = {}): Promise<AlertSink> {
   const received: SunkEvent[] = [];
+  const entries: RawEntry[] = [];
+  const rejected: RawEntry[] = [];
+  let requests = 0;
+  let failing = 0;
+  let entryFault = options.entryFault;
   const waiters = new Set<() => void>();
   if (options.file) mkdirSync(dirname(options.file), { recursive: true });
 
@@ -97,6 +137,12 @@ export async function startAlertSink(options: AlertSinkOptions = {}): Promise<Al
         reply(400, awsError('UnknownOperationException', `The local alert sink only answers PutEvents, not "${target}".`));
         return;
       }
+      requests++;
+      if (failing > 0) {
+        failing--;
+        reply(500, awsError('InternalException', 'injected failure'));
+        return;
+      }
       let request: { Entries?: Array<Record<string, unknown>> };
       try {
         request = JSON.parse(body) as typeof request;
@@ -104,12 +150,12 @@ export async function startAlertSink(options: AlertSinkOptions = {}): Promise<Al
         reply(400, awsError('SerializationException', 'Request body is not JSON.'));
         return;
       }
-      const entries = request.Entries ?? [];
-      if (entries.length < 1 || entries.length > 10) {
-        reply(400, awsError('ValidationException', `Entries must hold 1 to 10 events, got ${entries.length}.`));
+      const sent = request.Entries ?? [];
+      if (sent.length < 1 || sent.length > 10) {
+        reply(400, awsError('ValidationException', `Entries must hold 1 to 10 events, got ${sent.length}.`));
         return;
       }
-      const results = entries.map((entry) => {
+      const results = sent.map((entry) => {
         const source = typeof entry.Source === 'string' ? entry.Source : '';
         const detailType = typeof entry.DetailType === 'string' ? entry.DetailType : '';
         const detailText = typeof entry.Detail === 'string' ? entry.Detail : '';
@@ -123,6 +169,12 @@ export async function startAlertSink(options: AlertSinkOptions = {}): Promise<Al
         } catch {
           return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
         }
+        const raw = { ...(entry as Omit<RawEntry, 'detail' | 'eventId'>), detail };
+        const fault = entryFault?.(raw);
+        if (fault) {
+          rejected.push({ ...raw, eventId: randomUUID() });
+          return { ErrorCode: fault.ErrorCode, ErrorMessage: fault.ErrorMessage };
+        }
         const event: SunkEvent = {
           eventId: randomUUID(),
           receivedAt: new Date().toISOString(),
@@ -134,6 +186,7 @@ export async function startAlertSink(options: AlertSinkOptions = {}): Promise<Al
           detail,
         };
         received.push(event);
+        entries.push({ ...raw, eventId: event.eventId });
         if (options.file) appendFileSync(options.file, `${JSON.stringify(event)}\n`);
         options.print?.(describe(event));
         return { EventId: event.eventId };
@@ -156,7 +209,27 @@ export async function startAlertSink(options: AlertSinkOptions = {}): Promise<Al
     endpoint: `http://127.0.0.1:${port}`,
     port,
     events: () => received,
-    clear: () => void received.splice(0),
+    get entries() {
+      return entries;
+    },
+    get rejected() {
+      return rejected;
+    },
+    get requests() {
+      return requests;
+    },
+    failRequests(count) {
+      failing = count;
+    },
+    setEntryFault(fault) {
+      entryFault = fault;
+    },
+    clear() {
+      received.splice(0);
+      entries.splice(0);
+      rejected.splice(0);
+      requests = 0;
+    },
     waitFor(predicate, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -8,13 +8,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, ListStreamsCommand, ResourceInUseException, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { CreateTableCommand, DescribeTableCommand, ResourceInUseException as TableInUse, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import type { PipelineDeployment } from '../modules/deployment.js';
 import { startAlertSink, type AlertSink } from './alert-sink.js';
 import { dynamoClient, kinesisClient, LOCAL_CREDENTIALS } from './aws.js';
 import { CheckpointStore } from './checkpoints.js';
-import { startDynamo } from './engines/dynamodb.js';
+import { createTable, startDynamo } from './engines/dynamodb.js';
 import { endLeftoverEngine, startKinesis } from './engines/kinesis.js';
 import { seededRandom, startThrottleProxy, type FaultOptions, type ThrottleProxy } from './faults.js';
 import { startGateway } from './gateway.js';
@@ -108,34 +108,6 @@ async function ensureStream(kinesis: KinesisClient, existing: readonly string[],
     await sleep(50);
   }
   throw new Error(`stream ${name} did not become ACTIVE`);
-}
-
-async function ensureTable(dynamo: DynamoDBClient, name: string): Promise<void> {
-  try {
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: name,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof TableInUse)) throw error;
-  }
-  // dynalite has no UpdateTimeToLive: the TTL attribute is written but items do not expire locally.
-  for (let i = 0; i < 100; i++) {
-    const table = await dynamo.send(new DescribeTableCommand({ TableName: name }));
-    if (table.Table?.TableStatus === 'ACTIVE') return;
-    await sleep(50);
-  }
-  throw new Error(`table ${name} did not become ACTIVE`);
 }
 
 export async function startLocal(options: StartLocalOptions = {}): Promise<LocalPipeline> {
@@ -236,7 +208,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     const existing = (await kinesis.send(new ListStreamsCommand({ Limit: 1000 }))).StreamNames ?? [];
     await Promise.all([
       ...deployment.families.map((f) => ensureStream(kinesis, existing, f.stream.name, f.stream.shardCount, f.stream.mode)),
-      ensureTable(dynamo, deployment.tableName),
+      createTable(dynamo, deployment.tableName),
     ]);
     mark('resources');
 

@@ -1,15 +1,11 @@
 /**
- * In-process dynalite (the local DynamoDB engine) on a free port, driven
- * through the real AWS SDK v3. Test-only: never imported by a handler.
+ * In-process dynalite (the local DynamoDB engine, local/engines/dynamodb.ts,
+ * in memory) on a free port, driven through the real AWS SDK v3. Test-only:
+ * never imported by a handler.
  */
-import { CreateTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { createTable, startDynamo } from '../../local/engines/dynamodb.js';
 import { fromAttributeMap, type Item } from '../runtime/attributes.js';
-
-const require = createRequire(import.meta.url);
-// dynalite ships no types: it is a function returning a node http.Server.
-const dynalite = require('dynalite') as (options: Record<string, unknown>) => import('node:http').Server;
 
 export const TEST_REGION = 'us-east-1';
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -24,32 +20,13 @@ export interface Dynalite {
 }
 
 export async function startDynalite(): Promise<Dynalite> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const engine = await startDynamo();
+  const url = engine.endpoint;
   const client = new DynamoDBClient({ endpoint: url, region: TEST_REGION, credentials: TEST_CREDENTIALS });
   return {
     url,
     client,
-    async createTable(name) {
-      await client.send(
-        new CreateTableCommand({
-          TableName: name,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'S' },
-          ],
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-        }),
-      );
-    },
+    createTable: (name) => createTable(client, name),
     async scan(table) {
       const items: Item[] = [];
       let start: Record<string, any> | undefined;
@@ -62,10 +39,7 @@ export async function startDynalite(): Promise<Dynalite> {
     },
     async close() {
       client.destroy();
-      await new Promise<void>((resolve) => {
-        server.closeAllConnections?.();
-        server.close(() => resolve());
-      });
+      await engine.stop();
     },
   };
 }

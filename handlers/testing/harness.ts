@@ -1,10 +1,11 @@
 /**
  * Everything a handler test needs, all real: dynalite behind a counting and
- * fault-injecting HTTP proxy, an EventBridge PutEvents endpoint, and the
- * processor environment pointing at them (the same variables local mode sets).
+ * fault-injecting HTTP proxy, an EventBridge PutEvents endpoint (local mode's
+ * alert sink, with its fault hooks), and the processor environment pointing at
+ * them (the same variables local mode sets).
  * Test-only.
  */
-import { startEventBridgeSink, type EventBridgeSink } from '../../test/support/eventbridge-sink.js';
+import { startAlertSink, type AlertSink } from '../../local/alert-sink.js';
 import { comparable, startDynalite, TEST_REGION, type Dynalite } from './dynalite.js';
 import { startCountingProxy, type CountingProxy } from './http-proxy.js';
 import type { Item } from '../runtime/attributes.js';
@@ -12,7 +13,7 @@ import type { Item } from '../runtime/attributes.js';
 export interface Harness {
   db: Dynalite;
   proxy: CountingProxy;
-  sink: EventBridgeSink;
+  sink: AlertSink;
   /** Creates a new empty table, points TABLE_NAME at it, resets counters and the sink. */
   freshTable(): Promise<string>;
   scan(table?: string): Promise<Item[]>;
@@ -26,13 +27,13 @@ export const BUS = 'event-flow-test-alerts';
 export async function startHarness(): Promise<Harness> {
   const db = await startDynalite();
   const proxy = await startCountingProxy(db.url);
-  const sink = await startEventBridgeSink();
+  const sink = await startAlertSink();
   Object.assign(process.env, {
     AWS_REGION: TEST_REGION,
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     AWS_ENDPOINT_URL_DYNAMODB: proxy.url,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: sink.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: sink.endpoint,
     // Keeps injected-failure tests quick; the SDK default is 3.
     AWS_MAX_ATTEMPTS: '2',
     EVENT_BUS_NAME: BUS,
@@ -87,7 +88,7 @@ export async function startHarness(): Promise<Harness> {
     async close() {
       process.stdout.write = write;
       Object.assign(console, originalConsole);
-      await Promise.allSettled([sink.close(), proxy.close()]);
+      await Promise.allSettled([sink.stop(), proxy.close()]);
       await db.close();
     },
   };
@@ -104,4 +105,4 @@ export function effects(items: Item[]): Item[] {
 }
 
 /** Alerts received by the sink, as their details. */
-export const alertDetails = (sink: EventBridgeSink) => sink.entries.map((e) => e.detail);
+export const alertDetails = (sink: AlertSink) => sink.entries.map((e) => e.detail);

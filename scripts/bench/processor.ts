@@ -11,7 +11,8 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda'
 import { tutoring } from '../../handlers/tutoring/family.js';
 import { createGenerator } from '../generators/families.js';
 import { median } from '../generators/stats.js';
-import { CREDENTIALS, REGION, createTable, scanAll, startAlertSink, startDynalite, type AlertSink, type CountingDynamo } from './engines.js';
+import { startAlertSink, type AlertSink } from '../../local/alert-sink.js';
+import { CREDENTIALS, REGION, createTable, scanAll, startDynalite, type CountingDynamo } from './engines.js';
 import { batches, lambdaContext, toRecords } from './kinesis-events.js';
 import { createNaiveTutoringHandler } from './naive-tutoring.js';
 import { notAvailable, x, type PartResult } from './report.js';
@@ -141,7 +142,7 @@ export async function processorEfficiency(options: { events?: number; seed?: num
       data: { events: n, ours: { ms: oursMs, requests: oursRequests, ops: oursOps, items: oursItems, alerts: oursAlerts, retries: oursRun.retries }, naive: { ms: naiveMs, requests: naiveRequests, sdkRequests: naive.sdkRequests(), ops: naiveOps, alerts: naiveAlerts } },
     };
   } finally {
-    await sink.close();
+    await sink.stop();
     await dynamo.close();
   }
 }
@@ -196,7 +197,7 @@ export async function processorCpu(options: { seed?: number } = {}): Promise<Par
     }
     return { rows, data };
   } finally {
-    await sink.close();
+    await sink.stop();
     await dynamo.close();
   }
 }
