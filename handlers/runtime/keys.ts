@@ -1,0 +1,15 @@
+import type { Key } from './store.js';
+
+/** Where the runtime keeps its own items for a family, next to the items its reducers update. */
+export function runtimeKeys(familyName: string) {
+  return {
+    /** One lane's alert cursor: how far its alerts are known to be out. */
+    cursorKey: (shardId: string, partitionKey: string): Key => ({ pk: `${familyName}#cursor#${shardId}`, sk: partitionKey }),
+    /** A client idempotency key, owned by the first record that carried it. */
+    claimKey: (key: string): Key => ({ pk: `${familyName}#claim#${key}`, sk: 'claim' }),
+    /** A record that could not be decoded, kept for inspection. */
+    malformedKey: (shardId: string, seq: string): Key => ({ pk: `${familyName}#malformed`, sk: `${shardId}#${seq}` }),
+  };
+}
+
+export type RuntimeKeys = ReturnType<typeof runtimeKeys>;
