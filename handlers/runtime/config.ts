@@ -31,6 +31,12 @@ export const runtimeConfig = () => ({
   maxWriteConflicts: numberFromEnv('MAX_WRITE_CONFLICTS', 8),
   /** PutEvents attempts for entries EventBridge reports as failed (FailedEntryCount). */
   alertAttempts: numberFromEnv('ALERT_ATTEMPTS', 3),
+  /**
+   * Per-request timeout for DynamoDB and EventBridge. A hung call then fails as
+   * a dependency failure (its records are retried from the checkpoint) instead
+   * of running the invocation into the function timeout.
+   */
+  dependencyTimeoutMs: numberFromEnv('DEPENDENCY_TIMEOUT_MS', 10_000),
   /** Parallel DynamoDB writes per invocation. */
   writeConcurrency: numberFromEnv('WRITE_CONCURRENCY', 16),
 });

@@ -88,7 +88,8 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
   let dynamodb = options.dynamodb;
   let eventBridge = options.eventBridge;
   const clients = () => {
-    const requestHandler = { connectionTimeout: 2_000, requestTimeout: 10_000 };
+    // Without throwOnRequestTimeout the SDK only logs a warning and keeps waiting.
+    const requestHandler = { connectionTimeout: 2_000, requestTimeout: runtimeConfig().dependencyTimeoutMs, throwOnRequestTimeout: true };
     dynamodb ??= new DynamoDBClient({ requestHandler });
     eventBridge ??= new EventBridgeClient({ requestHandler });
     return { dynamodb, eventBridge };

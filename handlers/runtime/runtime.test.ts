@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { alertDetails, effects, startHarness, type Harness } from '../testing/harness.js';
 import { kinesisEvent, rawJson, records, sequenceNumber, envelope } from '../testing/kinesis.js';
 import { tutoring } from '../tutoring/family.js';
-import { handler as tutoringHandler } from '../tutoring/handler.js';
+import { handler as tutoringHandler, route as tutoringRoute } from '../tutoring/handler.js';
 import { userActivity } from '../user_activity/family.js';
 import { handler as userActivityHandler } from '../user_activity/handler.js';
 import { createProcessor } from './processor.js';
@@ -134,6 +134,31 @@ describe('exactly-once in effect', () => {
     expect(failures(retry)).toEqual([]);
     expect(effects(await h.scan())).toEqual(cleanTable);
     expect(alertDetails(h.sink).map((a) => a.alert_id).sort()).toEqual(cleanAlerts);
+  });
+
+  it('a hung DynamoDB call times out as a dependency failure (records k..n retried), and its late write changes nothing on redelivery', async () => {
+    const k = 7;
+    const clean = await h.freshTable();
+    await tutoringHandler(kinesisEvent(records(tutoring, BODIES)));
+    const cleanTable = effects(await h.scan(clean));
+
+    await h.freshTable();
+    // A fresh processor, so its clients are built with the short timeout set here.
+    process.env.DEPENDENCY_TIMEOUT_MS = '250';
+    const slow = createProcessor(tutoring, tutoringRoute);
+    try {
+      // The proxy holds record 7's write past the timeout, then still forwards it: like DynamoDB, a request
+      // the client gave up on may be applied after all.
+      h.proxy.setFault((r) => (r.operation === 'PutItem' && r.body?.Item?.pk?.S === 'tutoring#student#s5' ? { delayMs: 1_000 } : undefined));
+      expect(failures(await slow.handler(kinesisEvent(records(tutoring, BODIES))))).toEqual(ids([7, 8, 9, 10, 11, 12]));
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      h.proxy.setFault(undefined);
+      expect(failures(await slow.handler(kinesisEvent(records(tutoring, BODIES.slice(k - 1), k))))).toEqual([]);
+    } finally {
+      delete process.env.DEPENDENCY_TIMEOUT_MS;
+      h.proxy.setFault(undefined);
+    }
+    expect(effects(await h.scan())).toEqual(cleanTable);
   });
 
   it('client retries with one idempotency key are applied once, in a batch and across batches', async () => {

@@ -13,11 +13,8 @@ export interface ProxiedRequest {
   body: any;
 }
 
-export interface Fault {
-  status: number;
-  type: string;
-  message: string;
-}
+/** Answer with an error instead of the target, or forward after a delay (a slow dependency). */
+export type Fault = { status: number; type: string; message: string } | { delayMs: number };
 
 export interface CountingProxy {
   url: string;
@@ -53,7 +50,9 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       parsed = undefined;
     }
     const injected = fault?.({ operation, body: parsed });
-    if (injected) {
+    if (injected && 'delayMs' in injected) {
+      await new Promise((resolve) => setTimeout(resolve, injected.delayMs));
+    } else if (injected) {
       const text = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${injected.type}`, message: injected.message });
       res.writeHead(injected.status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(text) });
       res.end(text);
