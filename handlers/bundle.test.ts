@@ -8,10 +8,10 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { FamilyDefinition } from './runtime/family.js';
-import { startHarness, type Harness } from './testing/harness.js';
+import { useHarness } from './testing/harness.js';
 import { kinesisEvent, records } from './testing/kinesis.js';
 import { orders } from './orders/family.js';
 import { payments } from './payments/family.js';
@@ -23,16 +23,7 @@ const bundlePath = (family: string) => join(root, 'dist', 'handlers', family, 'i
 const FAMILIES: FamilyDefinition[] = [orders, payments, tutoring, userActivity];
 type Handler = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
-beforeEach(async () => {
-  await h.freshTable();
-});
+const h = useHarness();
 
 /** The family's example, a malformed record, and the example again as a distinct request. */
 const batchFor = (family: FamilyDefinition) =>
@@ -43,14 +34,14 @@ describe.each(FAMILIES)('bundle of $name, imported with only the environment set
     const { handler } = (await import(pathToFileURL(bundlePath(family.name)).href)) as { handler: Handler };
     const event = batchFor(family);
     expect((await handler(event)).batchItemFailures).toEqual([]);
-    const items = await h.scan();
+    const items = await h().scan();
     // The IAM policy only lets a family's function touch keys with its own prefix.
     expect(items.every((i) => String(i.pk).startsWith(`${family.name}#`))).toBe(true);
     expect(items.filter((i) => !/#malformed$|#cursor#/.test(String(i.pk))).length).toBeGreaterThan(0);
-    expect(h.sink.entries.map((e) => [e.Source, e.DetailType])).toEqual([[`event-flow.${family.name}`, 'MalformedEvent']]);
+    expect(h().sink.entries.map((e) => [e.Source, e.DetailType])).toEqual([[`event-flow.${family.name}`, 'MalformedEvent']]);
     await handler(event);
-    expect(await h.scan()).toEqual(items);
-    expect(h.sink.entries).toHaveLength(1);
+    expect(await h().scan()).toEqual(items);
+    expect(h().sink.entries).toHaveLength(1);
   });
 });
 
@@ -95,7 +86,7 @@ describe('a bundle copied next to nothing', () => {
     expect(child.status).toBe(0);
     const result = JSON.parse(child.stdout.split('\n').find((l) => l.startsWith('RESULT '))!.slice(7));
     expect(result).toEqual({ batchItemFailures: [] });
-    expect((await h.scan()).find((i) => i.pk === 'tutoring#student#stu-bundle')).toMatchObject({ health_score: 42, health_level: 'critical' });
-    expect(h.sink.entries.map((e) => [e.DetailType, e.detail.severity])).toEqual([['low_health_score', 'critical']]);
+    expect((await h().scan()).find((i) => i.pk === 'tutoring#student#stu-bundle')).toMatchObject({ health_score: 42, health_level: 'critical' });
+    expect(h().sink.entries.map((e) => [e.DetailType, e.detail.severity])).toEqual([['low_health_score', 'critical']]);
   });
 });

@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, alertDetails, type Harness } from '../testing/harness.js';
+import { describe, expect, it } from 'vitest';
+import { alertDetails, useHarness } from '../testing/harness.js';
 import { kinesisEvent, records } from '../testing/kinesis.js';
 import { orders } from './family.js';
 import { handler } from './handler.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
-beforeEach(async () => {
-  await h.freshTable();
-});
+const h = useHarness();
 
 const created = (order_id: string, extra: Record<string, unknown> = {}) => ({
   order_id,
@@ -29,7 +20,7 @@ const created = (order_id: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 const step = (order_id: string, type: string, timestamp: string, extra: Record<string, unknown> = {}) => ({ order_id, customer_id: 'c-1', type, timestamp, ...extra });
-const order = async (id: string) => (await h.scan()).find((i) => i.pk === `orders#order#${id}`);
+const order = async (id: string) => (await h().scan()).find((i) => i.pk === `orders#order#${id}`);
 
 describe('orders processor', () => {
   it('walks created → paid → shipped and keeps items, totals and milestones', async () => {
@@ -62,27 +53,27 @@ describe('orders processor', () => {
         { sku: 'sku-2', quantity: 1 },
       ],
     });
-    expect(h.sink.entries).toEqual([]);
+    expect(h().sink.entries).toEqual([]);
   });
 
   it('cancels a created order, and the three events coalesce into one write per order', async () => {
     await handler(kinesisEvent(records(orders, [created('o-2'), step('o-2', 'cancelled', '2026-11-20T11:00:00Z', { reason: 'changed mind' }), created('o-3')])));
     expect(await order('o-2')).toMatchObject({ status: 'cancelled', cancel_reason: 'changed mind', cancelled_at: '2026-11-20T11:00:00.000Z' });
     expect(await order('o-3')).toMatchObject({ status: 'created' });
-    expect(h.proxy.counts.PutItem).toBe(2);
+    expect(h().proxy.counts.PutItem).toBe(2);
   });
 
   it('handles out-of-order events: a late created never rolls shipped back', async () => {
     await handler(kinesisEvent(records(orders, [step('o-4', 'shipped', '2026-11-21T08:00:00Z'), step('o-4', 'paid', '2026-11-20T10:05:00Z')], 1)));
     await handler(kinesisEvent(records(orders, [created('o-4')], 3)));
     expect(await order('o-4')).toMatchObject({ status: 'shipped', total_amount: 30, created_at: '2026-11-20T10:00:00.000Z', paid_at: '2026-11-20T10:05:00.000Z' });
-    expect(h.sink.entries).toEqual([]);
+    expect(h().sink.entries).toEqual([]);
   });
 
   it('ignores repeated milestones from distinct requests (not client retries) without alerting', async () => {
     await handler(kinesisEvent(records(orders, [created('o-5'), step('o-5', 'paid', '2026-11-20T10:05:00Z'), step('o-5', 'paid', '2026-11-20T10:06:00Z')])));
     expect(await order('o-5')).toMatchObject({ status: 'paid', paid_at: '2026-11-20T10:05:00.000Z', repeated_events: 1 });
-    expect(h.sink.entries).toEqual([]);
+    expect(h().sink.entries).toEqual([]);
   });
 
   it('rejects invalid transitions and raises InvalidOrderTransition', async () => {
@@ -102,13 +93,13 @@ describe('orders processor', () => {
     expect(await order('o-6')).toMatchObject({ status: 'shipped', rejected_events: 1 });
     expect((await order('o-6'))!.cancelled_at).toBeUndefined();
     expect(await order('o-7')).toMatchObject({ status: 'cancelled', rejected_events: 2 });
-    const alerts = alertDetails(h.sink);
+    const alerts = alertDetails(h().sink);
     expect(alerts.map((a) => [a.entity_id, a.details.from, a.details.event])).toEqual([
       ['o-6', 'shipped', 'cancelled'],
       ['o-7', 'cancelled', 'paid'],
       ['o-7', 'cancelled', 'shipped'],
     ]);
-    expect(h.sink.entries.every((e) => e.Source === 'event-flow.orders' && e.DetailType === 'InvalidOrderTransition' && e.EventBusName === 'event-flow-test-alerts')).toBe(true);
+    expect(h().sink.entries.every((e) => e.Source === 'event-flow.orders' && e.DetailType === 'InvalidOrderTransition' && e.EventBusName === 'event-flow-test-alerts')).toBe(true);
     expect(alerts[0]).toMatchObject({ alert_type: 'InvalidOrderTransition', severity: 'warning', entity_type: 'order', family: 'orders', timestamp: '2026-11-21T09:00:00.000Z' });
     expect(alerts[0].message).toContain('o-6');
   });

@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { alertDetails, startHarness, type Harness } from '../testing/harness.js';
+import { describe, expect, it } from 'vitest';
+import { alertDetails, useHarness } from '../testing/harness.js';
 import { kinesisEvent, records } from '../testing/kinesis.js';
 import { payments } from './family.js';
 import { handler } from './handler.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
-beforeEach(async () => {
-  await h.freshTable();
-});
+const h = useHarness();
 
 const pay = (payment_id: string, status: string, amount: number, extra: Record<string, unknown> = {}) => ({
   payment_id,
@@ -25,7 +16,7 @@ const pay = (payment_id: string, status: string, amount: number, extra: Record<s
   timestamp: '2026-11-20T10:00:00Z',
   ...extra,
 });
-const summary = async () => (await h.scan()).find((i) => i.pk === 'payments#order#o-1');
+const summary = async () => (await h().scan()).find((i) => i.pk === 'payments#order#o-1');
 
 describe('payments processor', () => {
   it('records authorized → captured → refunded per payment and keeps totals; a matching capture raises nothing', async () => {
@@ -43,14 +34,14 @@ describe('payments processor', () => {
       payments: { 'p-1': { status: 'refunded', amount: 25, refunded_amount: 5, method: 'card', currency: 'EUR' } },
     });
     expect(Object.keys((await summary())!.payments as object)).toEqual(['p-1']);
-    expect(h.sink.entries).toEqual([]);
+    expect(h().sink.entries).toEqual([]);
   });
 
   it('alerts PaymentFailed with the reason', async () => {
     await handler(kinesisEvent(records(payments, [pay('p-2', 'failed', 25, { failure_reason: 'card declined', method: 'wallet' })])));
     expect(await summary()).toMatchObject({ failed_count: 1, payments: { 'p-2': { status: 'failed', failure_reason: 'card declined' } } });
-    expect(h.sink.entries.map((e) => e.DetailType)).toEqual(['PaymentFailed']);
-    expect(alertDetails(h.sink)[0]).toMatchObject({
+    expect(h().sink.entries.map((e) => e.DetailType)).toEqual(['PaymentFailed']);
+    expect(alertDetails(h().sink)[0]).toMatchObject({
       alert_type: 'PaymentFailed',
       severity: 'warning',
       entity_type: 'order',
@@ -63,7 +54,7 @@ describe('payments processor', () => {
     await handler(kinesisEvent(records(payments, [pay('p-3', 'captured', 20.1, { order_amount: 25 }), pay('p-4', 'captured', 4.9, { order_amount: 25 })])));
     // 20.10 + 4.90 adds up to 25 in cents; only the first capture left a difference.
     expect(await summary()).toMatchObject({ captured_total: 25 });
-    const alerts = alertDetails(h.sink);
+    const alerts = alertDetails(h().sink);
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ alert_type: 'CapturedAmountMismatch', details: { captured_total: 20.1, order_amount: 25, difference: -4.9 } });
   });
@@ -71,15 +62,15 @@ describe('payments processor', () => {
   it('counts a repeated status of one payment once', async () => {
     await handler(kinesisEvent(records(payments, [pay('p-5', 'captured', 25, { order_amount: 25 }), pay('p-5', 'captured', 25, { order_amount: 25 })])));
     expect(await summary()).toMatchObject({ captured_total: 25 });
-    expect(h.sink.entries).toEqual([]);
+    expect(h().sink.entries).toEqual([]);
   });
 
   it('sends alerts in PutEvents calls of at most 10 entries', async () => {
     const failed = Array.from({ length: 25 }, (_, i) => pay(`p-f${i}`, 'failed', 10, { order_id: `o-${i % 7}` }));
     expect((await handler(kinesisEvent(records(payments, failed)))).batchItemFailures).toEqual([]);
     // The sink answers a call with more than 10 entries with a ValidationException, as EventBridge does.
-    expect(h.sink.requests).toBe(3);
-    expect(h.sink.entries).toHaveLength(25);
-    expect(new Set(alertDetails(h.sink).map((a) => a.details.payment_id)).size).toBe(25);
+    expect(h().sink.requests).toBe(3);
+    expect(h().sink.entries).toHaveLength(25);
+    expect(new Set(alertDetails(h().sink).map((a) => a.details.payment_id)).size).toBe(25);
   });
 });

@@ -4,8 +4,8 @@
  * in front of dynalite answering 500, or the EventBridge endpoint rejecting
  * entries): nothing in the processor is mocked.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { alertDetails, effects, startHarness, type Harness } from '../testing/harness.js';
+import { describe, expect, it } from 'vitest';
+import { alertDetails, effects, useHarness } from '../testing/harness.js';
 import { kinesisEvent, rawJson, records, sequenceNumber, envelope } from '../testing/kinesis.js';
 import { tutoring } from '../tutoring/family.js';
 import { handler as tutoringHandler, route as tutoringRoute } from '../tutoring/handler.js';
@@ -13,16 +13,7 @@ import { userActivity } from '../user_activity/family.js';
 import { handler as userActivityHandler } from '../user_activity/handler.js';
 import { createProcessor } from './processor.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
-beforeEach(async () => {
-  await h.freshTable();
-});
+const h = useHarness();
 
 const T = Date.parse('2026-11-20T12:00:00Z');
 const at = (minutes: number) => new Date(T + minutes * 60_000).toISOString();
@@ -74,7 +65,7 @@ describe('malformed records', () => {
     const res = await userActivityHandler(event);
     expect(res.batchItemFailures).toEqual([]);
 
-    const malformed = h.sink.entries.filter((e) => e.DetailType === 'MalformedEvent');
+    const malformed = h().sink.entries.filter((e) => e.DetailType === 'MalformedEvent');
     expect(malformed.map((e) => e.detail.details.reason)).toEqual(['not_base64', 'not_utf8', 'not_json', 'invalid_envelope', 'wrong_family', 'invalid_event']);
     expect(malformed.map((e) => e.detail.details.partition_key)).toEqual(['pk-b64', 'pk-utf8', 'pk-json', 'pk-envelope', 'pk-family', 'pk-schema']);
     expect(malformed.map((e) => e.detail.details.sequence_number)).toEqual(ids([2, 3, 4, 5, 6, 7]));
@@ -83,19 +74,19 @@ describe('malformed records', () => {
     expect(malformed[5]!.detail.details.issues).toContain('action');
     expect(malformed.every((e) => e.Source === 'event-flow.user_activity' && e.detail.severity === 'warning')).toBe(true);
 
-    const profile = (await h.scan()).find((i) => i.pk === 'user_activity#user#u-1' && i.sk === 'profile');
+    const profile = (await h().scan()).find((i) => i.pk === 'user_activity#user#u-1' && i.sk === 'profile');
     expect(profile).toMatchObject({ total: 2 });
     // Kept in the table too, one item per record (the IAM prefix rule holds: pk starts with the family).
-    expect((await h.scan()).filter((i) => i.pk === 'user_activity#malformed')).toHaveLength(6);
+    expect((await h().scan()).filter((i) => i.pk === 'user_activity#malformed')).toHaveLength(6);
 
-    const emf = h.takeOutput().filter((o) => o._aws);
+    const emf = h().takeOutput().filter((o) => o._aws);
     const values = Object.assign({}, ...emf.map((o) => ({ MalformedEvents: o.MalformedEvents, ProcessedEvents: o.ProcessedEvents, FailedEvents: o.FailedEvents, AlertsPublished: o.AlertsPublished, family: o.family, ns: o._aws.CloudWatchMetrics[0].Namespace })));
     expect(values).toEqual({ MalformedEvents: 6, ProcessedEvents: 2, FailedEvents: 0, AlertsPublished: 6, family: 'user_activity', ns: 'event-flow-test' });
 
     // Redelivered: nothing new reaches the bus.
-    h.sink.clear();
+    h().sink.clear();
     expect((await userActivityHandler(event)).batchItemFailures).toEqual([]);
-    expect(h.sink.entries).toEqual([]);
+    expect(h().sink.entries).toEqual([]);
   });
 });
 
@@ -103,62 +94,62 @@ describe('exactly-once in effect', () => {
   it('a batch delivered twice leaves the table byte-identical and sends no alert twice', async () => {
     const event = kinesisEvent(records(tutoring, BODIES));
     expect(failures(await tutoringHandler(event))).toEqual([]);
-    const once = await h.scan();
-    const alerts = alertDetails(h.sink).map((a) => a.alert_id);
+    const once = await h().scan();
+    const alerts = alertDetails(h().sink).map((a) => a.alert_id);
     expect(alerts).toHaveLength(4); // s3 warning, s5 critical, s1 and s2 IB calls
 
-    h.proxy.reset();
+    h().proxy.reset();
     expect(failures(await tutoringHandler(event))).toEqual([]);
-    expect(await h.scan()).toEqual(once);
-    expect(h.proxy.counts.PutItem ?? 0).toBe(0);
-    expect(alertDetails(h.sink).map((a) => a.alert_id)).toEqual(alerts);
+    expect(await h().scan()).toEqual(once);
+    expect(h().proxy.counts.PutItem ?? 0).toBe(0);
+    expect(alertDetails(h().sink).map((a) => a.alert_id)).toEqual(alerts);
   });
 
   it('a failure at record k of n (DynamoDB 500 from a failing endpoint) fails k..n; redelivery from k equals a clean run', async () => {
     const k = 7;
-    const clean = await h.freshTable();
+    const clean = await h().freshTable();
     await tutoringHandler(kinesisEvent(records(tutoring, BODIES)));
-    const cleanTable = effects(await h.scan(clean));
-    const cleanAlerts = alertDetails(h.sink).map((a) => a.alert_id).sort();
+    const cleanTable = effects(await h().scan(clean));
+    const cleanAlerts = alertDetails(h().sink).map((a) => a.alert_id).sort();
 
-    await h.freshTable();
+    await h().freshTable();
     // Every PutItem of record 7's student fails, as if DynamoDB returned 500s for that partition.
-    h.proxy.setFault((r) => (r.operation === 'PutItem' && r.body?.Item?.pk?.S === 'tutoring#student#s5' ? injected500 : undefined));
+    h().proxy.setFault((r) => (r.operation === 'PutItem' && r.body?.Item?.pk?.S === 'tutoring#student#s5' ? injected500 : undefined));
     const first = await tutoringHandler(kinesisEvent(records(tutoring, BODIES)));
     expect(failures(first)).toEqual(ids([7, 8, 9, 10, 11, 12]));
     // Only alerts of records before k went out; the others wait in the items' outboxes.
-    expect(alertDetails(h.sink).map((a) => a.source.sequence_number)).toEqual(ids([4]));
+    expect(alertDetails(h().sink).map((a) => a.source.sequence_number)).toEqual(ids([4]));
 
-    h.proxy.setFault(undefined);
+    h().proxy.setFault(undefined);
     const retry = await tutoringHandler(kinesisEvent(records(tutoring, BODIES.slice(k - 1), k)));
     expect(failures(retry)).toEqual([]);
-    expect(effects(await h.scan())).toEqual(cleanTable);
-    expect(alertDetails(h.sink).map((a) => a.alert_id).sort()).toEqual(cleanAlerts);
+    expect(effects(await h().scan())).toEqual(cleanTable);
+    expect(alertDetails(h().sink).map((a) => a.alert_id).sort()).toEqual(cleanAlerts);
   });
 
   it('a hung DynamoDB call times out as a dependency failure (records k..n retried), and its late write changes nothing on redelivery', async () => {
     const k = 7;
-    const clean = await h.freshTable();
+    const clean = await h().freshTable();
     await tutoringHandler(kinesisEvent(records(tutoring, BODIES)));
-    const cleanTable = effects(await h.scan(clean));
+    const cleanTable = effects(await h().scan(clean));
 
-    await h.freshTable();
+    await h().freshTable();
     // A fresh processor, so its clients are built with the short timeout set here.
     process.env.DEPENDENCY_TIMEOUT_MS = '250';
     const slow = createProcessor(tutoring, tutoringRoute);
     try {
       // The proxy holds record 7's write past the timeout, then still forwards it: like DynamoDB, a request
       // the client gave up on may be applied after all.
-      h.proxy.setFault((r) => (r.operation === 'PutItem' && r.body?.Item?.pk?.S === 'tutoring#student#s5' ? { delayMs: 1_000 } : undefined));
+      h().proxy.setFault((r) => (r.operation === 'PutItem' && r.body?.Item?.pk?.S === 'tutoring#student#s5' ? { delayMs: 1_000 } : undefined));
       expect(failures(await slow.handler(kinesisEvent(records(tutoring, BODIES))))).toEqual(ids([7, 8, 9, 10, 11, 12]));
       await new Promise((resolve) => setTimeout(resolve, 1_200));
-      h.proxy.setFault(undefined);
+      h().proxy.setFault(undefined);
       expect(failures(await slow.handler(kinesisEvent(records(tutoring, BODIES.slice(k - 1), k))))).toEqual([]);
     } finally {
       delete process.env.DEPENDENCY_TIMEOUT_MS;
-      h.proxy.setFault(undefined);
+      h().proxy.setFault(undefined);
     }
-    expect(effects(await h.scan())).toEqual(cleanTable);
+    expect(effects(await h().scan())).toEqual(cleanTable);
   });
 
   it('client retries with one idempotency key are applied once, in a batch and across batches', async () => {
@@ -167,12 +158,12 @@ describe('exactly-once in effect', () => {
     // The client retried evt-1 again later (new request, new sequence number), and the first batch was redelivered.
     expect(failures(await tutoringHandler(kinesisEvent(records(tutoring, [ib('s1', 1, 'evt-1')], 4))))).toEqual([]);
     expect(failures(await tutoringHandler(first))).toEqual([]);
-    const items = await h.scan();
+    const items = await h().scan();
     expect(items.find((i) => i.pk === 'tutoring#student#s1')).toMatchObject({ ib_calls_7d: 2 });
     const claim = items.find((i) => i.pk === 'tutoring#claim#evt-1');
     expect(claim).toMatchObject({ sk: 'claim', seq: sequenceNumber(1).padStart(128, '0'), request_id: 'req-1' });
     expect(Number(claim!.expiresAt)).toBeGreaterThan(Date.now() / 1000 + 6 * 86400);
-    const emf = h.takeOutput().filter((o) => o._aws);
+    const emf = h().takeOutput().filter((o) => o._aws);
     // Third delivery: record 2 is the in-batch retry again; record 1 owns the claim and is fenced instead.
     expect(emf.map((o) => o.DuplicateEvents)).toEqual([1, 1, 1]);
   });
@@ -182,7 +173,7 @@ describe('exactly-once in effect', () => {
     const shardB = records(tutoring, Array.from({ length: 10 }, (_, i) => session(`b${i}`, 't9', i)), 1, 'shardId-000000000002');
     const results = await Promise.all([tutoringHandler(kinesisEvent(shardA)), tutoringHandler(kinesisEvent(shardB))]);
     expect(results.map(failures)).toEqual([[], []]);
-    const tutor = (await h.scan()).find((i) => i.pk === 'tutoring#tutor#t9');
+    const tutor = (await h().scan()).find((i) => i.pk === 'tutoring#tutor#t9');
     expect(tutor).toMatchObject({ sessions_7d: 20 });
     // One fence per lane (shard and partition key): here 10 students on each of two shards.
     const fences = tutor!.hw as Record<string, { seq: string }>;
@@ -191,7 +182,7 @@ describe('exactly-once in effect', () => {
     expect(fences['shardId-000000000002|b0']!.seq).toBe(sequenceNumber(1));
     // Replaying shard A changes nothing: its fence is per shard.
     await tutoringHandler(kinesisEvent(shardA));
-    expect((await h.scan()).find((i) => i.pk === 'tutoring#tutor#t9')).toMatchObject({ sessions_7d: 20 });
+    expect((await h().scan()).find((i) => i.pk === 'tutoring#tutor#t9')).toMatchObject({ sessions_7d: 20 });
   });
   it('ParallelizationFactor > 1: two invocations on one shard with different partition keys both count on a shared item', async () => {
     // One shard, records alternating between students x and y; Lambda may hand each key to its own concurrent batch.
@@ -202,7 +193,7 @@ describe('exactly-once in effect', () => {
     expect(failures(await tutoringHandler(kinesisEvent(ofY)))).toEqual([]);
     expect(failures(await tutoringHandler(kinesisEvent(ofX)))).toEqual([]);
     await tutoringHandler(kinesisEvent(ofY));
-    expect((await h.scan()).find((i) => i.pk === 'tutoring#tutor#t7')).toMatchObject({ sessions_7d: 20 });
+    expect((await h().scan()).find((i) => i.pk === 'tutoring#tutor#t7')).toMatchObject({ sessions_7d: 20 });
   });
 });
 
@@ -226,23 +217,23 @@ describe('exactly-once under random faults', () => {
     });
     const all = records(tutoring, bodies);
 
-    const clean = await h.freshTable();
+    const clean = await h().freshTable();
     expect(failures(await tutoringHandler(kinesisEvent(all)))).toEqual([]);
-    const cleanTable = effects(await h.scan(clean));
-    const cleanAlerts = alertDetails(h.sink).map((a) => a.alert_id).sort();
+    const cleanTable = effects(await h().scan(clean));
+    const cleanAlerts = alertDetails(h().sink).map((a) => a.alert_id).sort();
     expect(cleanAlerts.length).toBeGreaterThan(5);
 
-    await h.freshTable();
+    await h().freshTable();
     // Any DynamoDB request may fail, except the alert-cursor write: losing that one is the documented residual
     // risk (a redelivery would repeat those alerts), so it is kept out of this exactness check.
     let dynamoFaults = 0;
-    h.proxy.setFault((r) => {
+    h().proxy.setFault((r) => {
       const cursorWrite = r.operation === 'BatchWriteItem' && JSON.stringify(r.body).includes('#cursor#');
       if (cursorWrite || random() >= 0.15) return undefined;
       dynamoFaults++;
       return injected500;
     });
-    h.sink.setEntryFault(() => (random() < 0.3 ? { ErrorCode: 'InternalFailure', ErrorMessage: 'injected' } : undefined));
+    h().sink.setEntryFault(() => (random() < 0.3 ? { ErrorCode: 'InternalFailure', ErrorMessage: 'injected' } : undefined));
     let checkpoint = 0;
     let deliveries = 0;
     while (checkpoint < all.length && deliveries < 200) {
@@ -259,62 +250,62 @@ describe('exactly-once under random faults', () => {
     expect(checkpoint).toBe(all.length);
     expect(deliveries).toBeGreaterThan(5);
     expect(dynamoFaults).toBeGreaterThan(0);
-    expect(h.sink.rejected.length).toBeGreaterThan(0);
-    h.proxy.setFault(undefined);
-    expect(effects(await h.scan())).toEqual(cleanTable);
-    expect(alertDetails(h.sink).map((a) => a.alert_id).sort()).toEqual(cleanAlerts);
+    expect(h().sink.rejected.length).toBeGreaterThan(0);
+    h().proxy.setFault(undefined);
+    expect(effects(await h().scan())).toEqual(cleanTable);
+    expect(alertDetails(h().sink).map((a) => a.alert_id).sort()).toEqual(cleanAlerts);
   });
 });
 
 describe('EventBridge failures', () => {
   it('retries entries EventBridge rejects (FailedEntryCount) and delivers each alert once', async () => {
     const rejectedOnce = new Set<string>();
-    h.sink.setEntryFault((entry) => {
+    h().sink.setEntryFault((entry) => {
       if (rejectedOnce.has(entry.detail.alert_id)) return undefined;
       rejectedOnce.add(entry.detail.alert_id);
       return { ErrorCode: 'ThrottlingException', ErrorMessage: 'injected' };
     });
     expect(failures(await tutoringHandler(kinesisEvent(records(tutoring, BODIES))))).toEqual([]);
-    expect(h.sink.rejected).toHaveLength(4);
-    expect(new Set(alertDetails(h.sink).map((a) => a.alert_id)).size).toBe(4);
-    expect(h.sink.entries).toHaveLength(4);
+    expect(h().sink.rejected).toHaveLength(4);
+    expect(new Set(alertDetails(h().sink).map((a) => a.alert_id)).size).toBe(4);
+    expect(h().sink.entries).toHaveLength(4);
   });
 
   it('an alert that keeps failing fails its record and the later ones; the redelivery sends it, and nothing twice', async () => {
     // Record 9's alert (s1 crosses 3 IB calls) is rejected on every attempt.
-    h.sink.setEntryFault((entry) => (entry.detail.entity_id === 's1' ? { ErrorCode: 'InternalFailure', ErrorMessage: 'injected' } : undefined));
+    h().sink.setEntryFault((entry) => (entry.detail.entity_id === 's1' ? { ErrorCode: 'InternalFailure', ErrorMessage: 'injected' } : undefined));
     const first = await tutoringHandler(kinesisEvent(records(tutoring, BODIES)));
     expect(failures(first)).toEqual(ids([9, 10, 11, 12]));
     // s2's alert (record 12) rode in the same PutEvents call and was accepted: it cannot be unsent,
     // so the shard's cursor remembers its id and the redelivery must not send it again.
-    expect(alertDetails(h.sink).map((a) => a.entity_id)).toEqual(['s3', 's5', 's2']);
+    expect(alertDetails(h().sink).map((a) => a.entity_id)).toEqual(['s3', 's5', 's2']);
 
-    h.sink.setEntryFault(undefined);
+    h().sink.setEntryFault(undefined);
     expect(failures(await tutoringHandler(kinesisEvent(records(tutoring, BODIES.slice(8), 9))))).toEqual([]);
-    expect(alertDetails(h.sink).map((a) => a.entity_id)).toEqual(['s3', 's5', 's2', 's1']);
-    expect(new Set(alertDetails(h.sink).map((a) => a.alert_id)).size).toBe(4);
+    expect(alertDetails(h().sink).map((a) => a.entity_id)).toEqual(['s3', 's5', 's2', 's1']);
+    expect(new Set(alertDetails(h().sink).map((a) => a.alert_id)).size).toBe(4);
     // The table still counted every call once.
-    expect((await h.scan()).find((i) => i.pk === 'tutoring#student#s1')).toMatchObject({ ib_calls_7d: 3 });
+    expect((await h().scan()).find((i) => i.pk === 'tutoring#student#s1')).toMatchObject({ ib_calls_7d: 3 });
   });
 
   it('PutEvents answering 500 fails the records, and the alert is not lost', async () => {
-    h.sink.failRequests(100);
+    h().sink.failRequests(100);
     const first = await tutoringHandler(kinesisEvent(records(tutoring, [health('s7', 30, 1), ib('s8', 2)])));
     expect(failures(first)).toEqual(ids([1, 2]));
-    expect(h.sink.entries).toEqual([]);
-    h.sink.failRequests(0);
+    expect(h().sink.entries).toEqual([]);
+    h().sink.failRequests(0);
     // The table write happened: the redelivery must publish from the outbox, not recompute (the fence skips it).
     expect(failures(await tutoringHandler(kinesisEvent(records(tutoring, [health('s7', 30, 1), ib('s8', 2)]))))).toEqual([]);
-    expect(alertDetails(h.sink).map((a) => [a.entity_id, a.severity])).toEqual([['s7', 'critical']]);
+    expect(alertDetails(h().sink).map((a) => [a.entity_id, a.severity])).toEqual([['s7', 'critical']]);
   });
 });
 
 describe('dependency failures and crashes', () => {
   it('DynamoDB unavailable for the batch read fails every record from the first', async () => {
-    h.proxy.setFault((r) => (r.operation === 'BatchGetItem' ? { status: 503, type: 'ServiceUnavailable', message: 'injected' } : undefined));
+    h().proxy.setFault((r) => (r.operation === 'BatchGetItem' ? { status: 503, type: 'ServiceUnavailable', message: 'injected' } : undefined));
     expect(failures(await userActivityHandler(kinesisEvent(records(userActivity, [{ user_id: 'u', action: 'a' }, { user_id: 'v', action: 'b' }]))))).toEqual(ids([1, 2]));
-    h.proxy.setFault(undefined);
-    expect((await h.scan()).length).toBe(0);
+    h().proxy.setFault(undefined);
+    expect((await h().scan()).length).toBe(0);
   });
 
   it('a programming error makes the invocation throw, with nothing written', async () => {
@@ -328,6 +319,6 @@ describe('dependency failures and crashes', () => {
       },
     ]);
     await expect(broken.handler(kinesisEvent(records(userActivity, [{ user_id: 'u', action: 'a' }])))).rejects.toThrow(TypeError);
-    expect(await h.scan()).toEqual([]);
+    expect(await h().scan()).toEqual([]);
   });
 });

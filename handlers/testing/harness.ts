@@ -5,10 +5,29 @@
  * them (the same variables local mode sets).
  * Test-only.
  */
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startAlertSink, type AlertSink } from '../../local/alert-sink.js';
 import { comparable, startDynalite, TEST_REGION, type Dynalite } from './dynalite.js';
 import { startCountingProxy, type CountingProxy } from './http-proxy.js';
 import type { Item } from '../runtime/attributes.js';
+
+/**
+ * One harness for the calling test file: started before its tests, closed
+ * after them, with a fresh table before each test. Returns its accessor.
+ */
+export function useHarness(): () => Harness {
+  let harness: Harness | undefined;
+  beforeAll(async () => {
+    harness = await startHarness();
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+  beforeEach(async () => {
+    await harness!.freshTable();
+  });
+  return () => harness!;
+}
 
 export interface Harness {
   db: Dynalite;

@@ -1,26 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { alertDetails, startHarness, type Harness } from '../testing/harness.js';
+import { describe, expect, it } from 'vitest';
+import { alertDetails, useHarness } from '../testing/harness.js';
 import { kinesisEvent, records } from '../testing/kinesis.js';
 import { tutoring } from './family.js';
 import { handler, route } from './handler.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
-beforeEach(async () => {
-  await h.freshTable();
-});
+const h = useHarness();
 
 const T = Date.parse('2025-03-10T12:00:00Z'); // far from the processing time on purpose
 const at = (offsetMs: number) => new Date(T + offsetMs).toISOString();
 const MIN = 60_000;
 const DAY = 86_400_000;
 const ev = (event_type: string, payload: Record<string, unknown>, timestamp = at(0)) => ({ event_type, timestamp, payload });
-const item = async (pk: string, sk = 'aggregate') => (await h.scan()).find((i) => i.pk === pk && i.sk === sk);
+const item = async (pk: string, sk = 'aggregate') => (await h().scan()).find((i) => i.pk === pk && i.sk === sk);
 
 describe('tutoring processor', () => {
   it('aggregates sessions per student, tutor and subject, with the average tutor rating', async () => {
@@ -49,7 +40,7 @@ describe('tutoring processor', () => {
       subjects: ['math', 'physics'],
     });
     expect(await item('tutoring#subject#math')).toMatchObject({ entity_type: 'subject', sessions_14d: 1, completed_sessions_14d: 1 });
-    expect(h.sink.entries).toEqual([]);
+    expect(h().sink.entries).toEqual([]);
   });
 
   it('raises high_ib_call_frequency once, when a student reaches 3 IB calls in 14 days', async () => {
@@ -57,7 +48,7 @@ describe('tutoring processor', () => {
     // The first call is 15 days old by the third: only calls 2-4 are within 14 days.
     await handler(kinesisEvent(records(tutoring, [call(1, -15 * DAY), call(2, -3 * DAY), call(3, -DAY), call(4, 0), call(5, MIN)])));
     expect(await item('tutoring#student#stu-3')).toMatchObject({ ib_calls_7d: 4, ib_calls_14d: 4, ib_calls_30d: 5 });
-    const alerts = alertDetails(h.sink);
+    const alerts = alertDetails(h().sink);
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({
       alert_type: 'high_ib_call_frequency',
@@ -67,14 +58,14 @@ describe('tutoring processor', () => {
       details: { ib_calls: 3, window_days: 14, threshold: 3, last_call_id: 'call-4' },
       timestamp: at(0),
     });
-    expect(h.sink.entries[0]!.Source).toBe('event-flow.tutoring');
-    expect(h.sink.entries[0]!.DetailType).toBe('high_ib_call_frequency');
+    expect(h().sink.entries[0]!.Source).toBe('event-flow.tutoring');
+    expect(h().sink.entries[0]!.DetailType).toBe('high_ib_call_frequency');
   });
 
   it('raises low_health_score as warning below 70 and critical below 50, once per level change', async () => {
     const health = (score: number, offset: number) => ev('customer_health_update', { student_id: 'stu-4', health_score: score, sessions_last_7_days: 1, ib_calls_last_14_days: 2 }, at(offset));
     await handler(kinesisEvent(records(tutoring, [health(80, 0), health(65, MIN), health(60, 2 * MIN), health(45, 3 * MIN), health(40, 4 * MIN), health(90, 5 * MIN), health(69, 6 * MIN)])));
-    const alerts = alertDetails(h.sink);
+    const alerts = alertDetails(h().sink);
     expect(alerts.map((a) => [a.severity, a.details.health_score])).toEqual([
       ['warning', 65],
       ['critical', 45],
@@ -89,7 +80,7 @@ describe('tutoring processor', () => {
       ev('supply_demand_update', { subject: 'math', region: 'eu-west', available_tutors: 3, active_students: 40, demand_score: 90, supply_score: 20, balance_status: status }, at(offset));
     await handler(kinesisEvent(records(tutoring, [sd('balanced', 0), sd('high_demand', MIN), sd('high_demand', 2 * MIN)])));
     expect(await item('tutoring#subject#math', 'region#eu-west')).toMatchObject({ entity_type: 'subject_region', balance_status: 'high_demand', demand_score: 90 });
-    const alerts = alertDetails(h.sink);
+    const alerts = alertDetails(h().sink);
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({
       alert_type: 'supply_demand_imbalance',
@@ -146,16 +137,16 @@ describe('tutoring processor', () => {
     });
     // What the seeds did: read then write every entity an event touches.
     const naive = events.reduce((n, e, i) => n + 2 * route(e as never, { family: 'tutoring', sequenceNumber: String(i), shardId: 's', partitionKey: 'p', eventTime: T }).length, 0);
-    h.proxy.reset();
+    h().proxy.reset();
     const res = await handler(kinesisEvent(records(tutoring, events)));
     expect(res.batchItemFailures).toEqual([]);
-    const coalesced = h.proxy.total();
-    console.info(`tutoring, 100 events / 10 students / 5 tutors: ${coalesced} DynamoDB requests (${JSON.stringify(h.proxy.counts)}); naive read+write per entity per event: ${naive}`);
+    const coalesced = h().proxy.total();
+    console.info(`tutoring, 100 events / 10 students / 5 tutors: ${coalesced} DynamoDB requests (${JSON.stringify(h().proxy.counts)}); naive read+write per entity per event: ${naive}`);
     expect(coalesced).toBeLessThanOrEqual(30);
     // 50 session events × 3 entities + 50 student-only events, each read and written.
     expect(naive).toBe(2 * (50 * 3 + 50));
     // The counts are right, not just cheap: every student saw 5 sessions and 2 or 3 IB calls.
-    const students = (await h.scan()).filter((i) => String(i.pk).startsWith('tutoring#student#'));
+    const students = (await h().scan()).filter((i) => String(i.pk).startsWith('tutoring#student#'));
     expect(students).toHaveLength(10);
     expect(students.reduce((n, s) => n + Number(s.sessions_7d) + Number(s.completed_sessions_7d), 0)).toBe(50);
     expect(students.reduce((n, s) => n + Number(s.ib_calls_14d), 0)).toBe(25);

@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../testing/harness.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../testing/harness.js';
 import { kinesisEvent, records } from '../testing/kinesis.js';
 import { userActivity } from './family.js';
 import { handler } from './handler.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
-beforeEach(async () => {
-  await h.freshTable();
-});
+const h = useHarness();
 
 const act = (user_id: string, action: string, timestamp: string) => ({ user_id, action, timestamp, metadata: { page: '/x' } });
 
@@ -32,7 +23,7 @@ describe('user_activity processor', () => {
       ),
     );
     expect(res.batchItemFailures).toEqual([]);
-    const items = await h.scan();
+    const items = await h().scan();
     const get = (pk: string, sk: string) => items.find((i) => i.pk === pk && i.sk === sk);
     expect(get('user_activity#user#u-1', 'profile')).toMatchObject({
       actions: { page_view: 2, click: 1, sign_in: 1 },
@@ -46,14 +37,14 @@ describe('user_activity processor', () => {
     expect(get('user_activity#user#u-1', 'day#2026-11-19')).toMatchObject({ actions: { sign_in: 1 }, total: 1 });
     expect(get('user_activity#user#u-2', 'profile')).toMatchObject({ actions: { search: 1 }, total: 1 });
     // 5 events, 6 distinct items: one write each.
-    expect(h.proxy.counts.PutItem).toBe(6);
+    expect(h().proxy.counts.PutItem).toBe(6);
     expect(items.filter((i) => String(i.pk).startsWith('user_activity#user#'))).toHaveLength(6);
-    expect(h.sink.entries).toEqual([]);
+    expect(h().sink.entries).toEqual([]);
   });
 
   it('uses the envelope receivedAt when the body has no timestamp', async () => {
     await handler(kinesisEvent(records(userActivity, [{ user_id: 'u-3', action: 'page_view' }])));
-    const profile = (await h.scan()).find((i) => i.pk === 'user_activity#user#u-3' && i.sk === 'profile');
+    const profile = (await h().scan()).find((i) => i.pk === 'user_activity#user#u-3' && i.sk === 'profile');
     // records() stamps envelopes as received at 2026-11-23T10:00:00Z.
     expect(profile).toMatchObject({ last_seen: '2026-11-23T10:00:00.000Z' });
   });
