@@ -11,7 +11,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
-import { freePort } from './ports.js';
+import { freePort, listenLocal } from './ports.js';
 
 export interface SunkEvent {
   readonly eventId: string;
@@ -200,10 +200,7 @@ export async function startAlertSink(options: AlertSinkOptions = {}): Promise<Al
     });
   });
   const port = options.port ?? (await freePort());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  await listenLocal(server, port);
 
   return {
     endpoint: `http://127.0.0.1:${port}`,

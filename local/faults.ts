@@ -4,7 +4,7 @@
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { freePort } from './ports.js';
+import { freePort, listenLocal } from './ports.js';
 
 export interface FaultOptions {
   /** Fraction of handler invocations that throw, as a crashing Lambda would. */
@@ -68,7 +68,7 @@ export async function startThrottleProxy(target: string, rate: number, random: (
     req.pipe(forward);
   });
   const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listenLocal(server, port);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     stats,

@@ -19,6 +19,7 @@ import {
 import { renderTemplate, type VtlContextInput } from './apigateway-vtl.js';
 import { awsJsonCall } from './aws.js';
 import { compileValidators, jsonEscape, validationErrorString, type FamilyValidators } from './validation.js';
+import { listenLocal } from './ports.js';
 
 /** API Gateway's payload limit. */
 export const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -271,12 +272,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     res.end(response.output);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  const port = await listenLocal(server, options.port, options.host);
   return {
     url: `http://127.0.0.1:${port}`,
     server,

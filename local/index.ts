@@ -20,7 +20,7 @@ import { seededRandom, startThrottleProxy, type FaultOptions, type ThrottleProxy
 import { startGateway } from './gateway.js';
 import { Sandbox } from './invoker.js';
 import { StreamPoller, type BatchReport, type PollerStats } from './poller.js';
-import { assertPortFree, sleep } from './ports.js';
+import { assertPortFree, waitUntil } from './ports.js';
 
 export type { FaultOptions } from './faults.js';
 export type { BatchReport, OnFailureRecord, PollerStats } from './poller.js';
@@ -102,12 +102,11 @@ async function ensureStream(kinesis: KinesisClient, existing: readonly string[],
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
-  for (let i = 0; i < 100; i++) {
-    const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    if (summary.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
-    await sleep(50);
-  }
-  throw new Error(`stream ${name} did not become ACTIVE`);
+  await waitUntil(
+    async () =>
+      (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary?.StreamStatus === 'ACTIVE',
+    `stream ${name}`,
+  );
 }
 
 export async function startLocal(options: StartLocalOptions = {}): Promise<LocalPipeline> {

@@ -1,3 +1,4 @@
+import type { Server } from 'node:net';
 import { createServer } from 'node:net';
 
 /** A port the OS says is free right now (bind to 0, read it, release it). */
@@ -15,6 +16,25 @@ export async function freePort(): Promise<number> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Listens on `port` (0 = any free one) on loopback, rejecting if it is taken; resolves with the bound port. */
+export async function listenLocal(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : port;
+}
+
+/** Polls `isReady` every 50 ms (about 5 s in all), as the engines create resources asynchronously. */
+export async function waitUntil(isReady: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await isReady()) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} did not become ready`);
+}
 
 /** Fails fast, with a message a person can act on, when a fixed port is taken. */
 export async function assertPortFree(port: number, what: string): Promise<void> {

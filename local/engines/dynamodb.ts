@@ -5,9 +5,8 @@
 import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { freePort } from '../ports.js';
+import { freePort, listenLocal, sleep, waitUntil } from '../ports.js';
 
 export interface DynamoEngine {
   readonly endpoint: string;
@@ -58,10 +57,7 @@ export async function startDynamo(options: DynamoOptions = {}): Promise<DynamoEn
   });
 
   const port = options.port ?? (await freePort());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  await listenLocal(server, port);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
@@ -98,10 +94,8 @@ export async function createTable(client: DynamoDBClient, name: string): Promise
     if (!(error instanceof ResourceInUseException)) throw error;
   }
   // dynalite has no UpdateTimeToLive: the TTL attribute is written but items do not expire locally.
-  for (let i = 0; i < 100; i++) {
-    const table = await client.send(new DescribeTableCommand({ TableName: name }));
-    if (table.Table?.TableStatus === 'ACTIVE') return;
-    await sleep(50);
-  }
-  throw new Error(`table ${name} did not become ACTIVE`);
+  await waitUntil(
+    async () => (await client.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus === 'ACTIVE',
+    `table ${name}`,
+  );
 }
