@@ -7,7 +7,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, paginateScan, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
 
@@ -30,6 +30,13 @@ export function dynamoClient(endpoint: string, region: string): DynamoDBClient {
     credentials: LOCAL_CREDENTIALS,
     requestHandler: new NodeHttpHandler({ connectionTimeout: 2000, requestTimeout: 10_000 }),
   });
+}
+
+/** Every item of a table, as raw attribute maps (tests, benchmarks and the soak read the table whole). */
+export async function scanTable(client: DynamoDBClient, table: string, consistentRead = false): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  for await (const page of paginateScan({ client }, { TableName: table, ConsistentRead: consistentRead })) items.push(...(page.Items ?? []));
+  return items;
 }
 
 /** node:crypto behind the Checksum interface SignatureV4 expects (no extra dependency). */

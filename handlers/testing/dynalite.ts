@@ -3,7 +3,8 @@
  * in memory) on a free port, driven through the real AWS SDK v3. Test-only:
  * never imported by a handler.
  */
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { scanTable } from '../../local/aws.js';
 import { createTable, startDynamo } from '../../local/engines/dynamodb.js';
 import { fromAttributeMap, type Item } from '../runtime/attributes.js';
 
@@ -28,13 +29,7 @@ export async function startDynalite(): Promise<Dynalite> {
     client,
     createTable: (name) => createTable(client, name),
     async scan(table) {
-      const items: Item[] = [];
-      let start: Record<string, any> | undefined;
-      do {
-        const out = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
-        for (const raw of out.Items ?? []) items.push(fromAttributeMap(raw));
-        start = out.LastEvaluatedKey;
-      } while (start);
+      const items: Item[] = (await scanTable(client, table, true)).map(fromAttributeMap);
       return items.sort((a, b) => (`${a.pk}\u0000${a.sk}` < `${b.pk}\u0000${b.sk}` ? -1 : 1));
     },
     async close() {

@@ -5,8 +5,7 @@
  * handler returned success for the batch (its writes are in DynamoDB);
  * sampled every 100 ms, which bounds the latency resolution.
  */
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { FAMILIES } from '../generators/families.js';
 import { Sender, sleep, type LogEntry } from '../generators/sender.js';
 import { eventSource } from '../generators/source.js';
@@ -67,14 +66,8 @@ export async function endToEnd(local: LocalHandle, stateDir: string, options: { 
   // Cross-check in the table itself: every accepted event left its idempotency claim.
   const dynamo = new DynamoDBClient({ endpoint: local.dynamoEndpoint, region: local.deployment.region, credentials: CREDENTIALS });
   let claims = 0;
-  let start: Record<string, never> | undefined;
-  do {
-    const page = await dynamo.send(
-      new ScanCommand({ TableName: local.deployment.tableName, ExclusiveStartKey: start, FilterExpression: 'sk = :c', ExpressionAttributeValues: { ':c': { S: 'claim' } }, Select: 'COUNT' }),
-    );
-    claims += page.Count ?? 0;
-    start = page.LastEvaluatedKey as typeof start;
-  } while (start);
+  const claimsOnly = { TableName: local.deployment.tableName, FilterExpression: 'sk = :c', ExpressionAttributeValues: { ':c': { S: 'claim' } }, Select: 'COUNT' } as const;
+  for await (const page of paginateScan({ client: dynamo }, claimsOnly)) claims += page.Count ?? 0;
   dynamo.destroy();
 
   const wall = (lastEffect - t0) / 1000;

@@ -5,7 +5,7 @@
  * baseline are counted alike. The alert sink is local mode's (local/alert-sink.ts).
  */
 import http from 'node:http';
-import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startDynamo } from '../../local/engines/dynamodb.js';
 
@@ -58,13 +58,4 @@ export async function startDynalite(): Promise<CountingDynamo> {
   };
 }
 
-export async function scanAll(client: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
-  const items: Record<string, AttributeValue>[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
+export { scanTable as scanAll } from '../../local/aws.js';

@@ -8,7 +8,8 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { scanTable } from '../../local/aws.js';
 import { FAMILIES } from '../generators/families.js';
 import { Sender, sleep, type LogEntry, type SendItem } from '../generators/sender.js';
 import { eventSource } from '../generators/source.js';
@@ -45,16 +46,6 @@ export interface SoakResult extends Reconciliation {
 
 type Local = LocalHandle & { kinesis: KinesisClient; dynamo: DynamoDBClient; stats?: () => Record<string, { failedInvocations: number }>; faultStats?: () => { requests: number; throttled: number } | undefined };
 
-async function scanTable(dynamo: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
-  const items: Record<string, AttributeValue>[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
 
 function readJsonLines<T>(file: string): T[] {
   if (!existsSync(file)) return [];

@@ -2,7 +2,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { scanTable } from '../../local/aws.js';
 import type { PipelineDeployment } from '../../modules/deployment.js';
 
 export function tempStateDir(prefix: string): string {
@@ -36,16 +37,7 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
 }
 
 export async function scanAll(dynamo: DynamoDBClient, table: string): Promise<Array<Record<string, unknown>>> {
-  const items: Array<Record<string, unknown>> = [];
-  let start: Record<string, never> | undefined;
-  do {
-    const page = await dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-    for (const item of page.Items ?? []) {
-      items.push(Object.fromEntries(Object.entries(item).map(([k, v]) => [k, Object.values(v)[0]])));
-    }
-    start = page.LastEvaluatedKey as typeof start;
-  } while (start);
-  return items;
+  return (await scanTable(dynamo, table)).map((item) => Object.fromEntries(Object.entries(item).map(([k, v]) => [k, Object.values(v)[0]])));
 }
 
 export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
