@@ -27,13 +27,15 @@ export interface KinesisEngineOptions {
   readonly logFile: string;
   readonly plainPort?: number;
   readonly tlsPort?: number;
-  /** Told about recoverable trouble (a torn data file set aside). */
+  /** Told about trouble with the engine's data file (torn at start, or not written at stop). */
   readonly warn?: (message: string) => void;
 }
 
 const DATA_FILE = 'kinesis-data.json';
 const SNAPSHOT_FILE = 'kinesis-data.snapshot.json';
 const PERSIST_INTERVAL_MS = 500;
+/** How long stop() waits for that write: a few intervals normally, much longer when the engine is starved of CPU. */
+const PERSIST_WAIT_MS = 10_000;
 
 /**
  * kinesis-local rewrites its data file in place (truncate, then write) every
@@ -145,12 +147,12 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
   const client = kinesisClient(endpoint, options.region ?? 'us-east-1');
   const dataFile = join(options.dataDir, DATA_FILE);
   const snapshotFile = join(options.dataDir, SNAPSHOT_FILE);
-  // Waits for a write of the data file that began after this call and has finished (its
-  // size and mtime stopped moving), so everything written before stop() is on disk and
-  // the kill below does not tear a write in progress.
-  const persisted = async () => {
+  // Waits for a complete write of the data file that began after this call, so everything
+  // accepted before stop() is on disk, and returns that file's text. "Complete" is checked by
+  // parsing it: on a loaded machine a write can stall mid-way, and a pause in its size is not an end.
+  const persisted = async (): Promise<string | undefined> => {
     const since = Date.now();
-    const deadline = since + PERSIST_INTERVAL_MS * 3;
+    const deadline = since + PERSIST_WAIT_MS;
     let last = '';
     let stableSince = 0;
     while (Date.now() < deadline && !exited) {
@@ -162,7 +164,9 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
             last = now;
             stableSince = Date.now();
           } else if (Date.now() - stableSince >= 75) {
-            return;
+            const complete = readJson(dataFile);
+            if (complete !== undefined) return complete;
+            last = '';
           }
         }
       } catch {
@@ -170,18 +174,21 @@ export async function startKinesis(options: KinesisEngineOptions): Promise<Kines
       }
       await sleep(15);
     }
+    return undefined;
   };
   const stop = async () => {
     process.removeListener('exit', onExit);
     client.destroy();
     if (!exited) {
-      await persisted();
-      // The file now holds everything written before stop(); keep a verified copy, since the
-      // kill below may still land in the middle of the next periodic write.
-      const complete = readJson(dataFile);
+      const complete = await persisted();
       if (complete !== undefined) {
+        // Kept as a verified copy: the kill below may still land in the middle of the next periodic write.
         writeFileSync(`${snapshotFile}.tmp`, complete);
         renameSync(`${snapshotFile}.tmp`, snapshotFile);
+      } else {
+        options.warn?.(
+          `kinesis-local finished no data write within ${PERSIST_WAIT_MS / 1000} s of stop: records accepted since its last write are not kept`,
+        );
       }
       // SIGTERM would not make it write its data either, and shutting down gracefully takes seconds under load.
       child.kill('SIGKILL');
