@@ -216,7 +216,7 @@ interface Student {
   atRisk: boolean;
 }
 
-/** The seeds' operations dashboard: students, tutors, subjects, regions, sessions, IB calls, health, supply/demand. */
+/** The operations dashboard's world: students, tutors, subjects, regions, sessions, IB calls, health, supply/demand. */
 class TutoringGenerator extends BaseGenerator {
   private readonly students: Student[] = Array.from({ length: 800 }, (_, i) => {
     const atRisk = this.prng.chance(0.12);
