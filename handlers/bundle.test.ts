@@ -10,17 +10,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { FAMILIES } from './families.js';
 import type { FamilyDefinition } from './runtime/family.js';
 import { useHarness } from './testing/harness.js';
 import { kinesisEvent, records } from './testing/kinesis.js';
-import { orders } from './orders/family.js';
-import { payments } from './payments/family.js';
 import { tutoring } from './tutoring/family.js';
-import { userActivity } from './user_activity/family.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const bundlePath = (family: string) => join(root, 'dist', 'handlers', family, 'index.mjs');
-const FAMILIES: FamilyDefinition[] = [orders, payments, tutoring, userActivity];
 type Handler = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
 
 const h = useHarness();

@@ -1,6 +1,6 @@
 /**
  * What local mode needs to talk AWS protocols to the local engines: real SDK
- * clients (HTTP/1.1 for kinesis-local, DESIGN.md 5a), dummy credentials, and
+ * clients (HTTP/1.1 for kinesis-local, ARCHITECTURE.md 9), dummy credentials, and
  * SigV4-signed raw JSON calls for the places where API Gateway itself calls a
  * service with a rendered request body.
  */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
 import type { PipelineDeployment } from '../modules/deployment.js';
-import { addFamilies } from '../main.js';
+import { addFamilies } from '../modules/app.js';
 import { PipelineStack } from '../modules/pipeline-stack.js';
 import { ENVIRONMENTS, type EnvironmentName } from '../modules/environments.js';
 

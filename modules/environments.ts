@@ -108,9 +108,9 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
   prod: {
     name: 'prod',
     region,
-    // 4 shards take 4,000 records/s (the seeds' burst); 7 days of retention leave a week to replay after an incident.
+    // 4 shards take 4,000 records/s (1,000 per shard is Kinesis' write limit); 7 days of retention leave a week to replay after an incident.
     stream: { mode: 'PROVISIONED', shardCount: 4, retentionHours: 168, customerKey: true, shardLevelMetrics: true },
-    // Reserved concurrency 50 (seed C) keeps a runaway replay from starving the account's other functions.
+    // Reserved concurrency 50 keeps a runaway replay from starving the account's other functions.
     processor: { memorySize: 512, timeoutSeconds: 60, reservedConcurrency: 50, tracing: true, logRetentionDays: 90, logLevel: 'INFO' },
     // Two batches per shard in flight halve lag under load; order per partition key is kept by Lambda.
     eventSource: { batchSize: 200, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 2 },

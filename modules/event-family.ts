@@ -41,7 +41,7 @@ const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const MALFORMED_METRIC = 'MalformedEvents';
 
 export interface ArchiveSettings {
-  /** Firehose buffering: seed C's 5 MB / 300 s keeps objects few and large. */
+  /** Firehose buffering: 5 MB / 300 s keeps objects few and large. */
   readonly bufferingSizeMb: number;
   readonly bufferingIntervalSeconds: number;
 }
@@ -64,9 +64,9 @@ export interface EventFamilyProps {
 }
 
 const ALARM_DEFAULTS: AlarmSettings = {
-  // A minute behind is already visible on a live dashboard (seed C's threshold).
+  // A minute behind is already visible on a live dashboard.
   iteratorAgeSeconds: 60,
-  // Seed C: more than 5 % malformed means a client or a schema is broken.
+  // More than 5 % malformed means a client or a schema is broken.
   malformedPercent: 5,
 };
 
@@ -201,7 +201,7 @@ export class EventFamily extends Construct {
       maximumBatchingWindowInSeconds: env.eventSource.maximumBatchingWindowInSeconds,
       // Halving a failing batch isolates a poison record in log2(batch) retries instead of blocking the shard.
       bisectBatchOnFunctionError: true,
-      // 3 retries (the seeds' value) cover throttling blips; anything still failing goes to the DLQ.
+      // 3 retries cover throttling blips; anything still failing goes to the DLQ.
       maximumRetryAttempts: 3,
       // One hour: well inside the shortest retention (24 h), so nothing expires unseen before reaching the DLQ.
       maximumRecordAgeInSeconds: 3_600,

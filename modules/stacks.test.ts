@@ -11,12 +11,10 @@ import { join } from 'node:path';
 import { Testing } from 'cdktf';
 import { z } from 'zod/mini';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineFamily, type FamilyDefinition } from '../handlers/runtime/family.js';
+import { FAMILIES } from '../handlers/families.js';
+import { defineFamily } from '../handlers/runtime/family.js';
 import { orders } from '../handlers/orders/family.js';
-import { payments } from '../handlers/payments/family.js';
-import { tutoring } from '../handlers/tutoring/family.js';
-import { userActivity } from '../handlers/user_activity/family.js';
-import { addFamilies, buildApp } from '../main.js';
+import { addFamilies, buildApp } from './app.js';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, type EnvironmentName } from './environments.js';
 import { EventFamily } from './event-family.js';
 import { fromTfLiteral } from './iam.js';
@@ -24,8 +22,6 @@ import { batchModel, eventModel, modelName } from './models.js';
 import { PipelineStack } from './pipeline-stack.js';
 import { named, one, policyDoc, ref, resources, synthJson, type Block, type TfJson } from './synth-helpers.js';
 import { GATEWAY_RESPONSES, METHOD_STATUS_CODES, integrationResponses, putRecordRequestTemplate, putRecordsRequestTemplate } from './templates.js';
-
-const FAMILIES: FamilyDefinition[] = [userActivity, orders, payments, tutoring];
 
 let stacks: PipelineStack[];
 const tf = {} as Record<EnvironmentName, TfJson>;

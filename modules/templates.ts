@@ -33,7 +33,7 @@ function partitionKeyLines(family: FamilyDefinition, base: string, fallback: str
   return lines;
 }
 
-/** Sets `$envelope` to the JSON envelope (DESIGN.md section 4) of the event at `base`. */
+/** Sets `$envelope` to the JSON envelope (ARCHITECTURE.md, 4 envelope) of the event at `base`. */
 function envelopeLines(family: FamilyDefinition, base: string, id: string): string[] {
   const field = (name: string) => `\${q}${name}\${q}`;
   const text = (value: string) => `\${q}${value}\${q}`;

@@ -2,14 +2,16 @@
  * Bundles every processor with esbuild into `dist/handlers/<family>/index.mjs`.
  *
  * The AWS SDK is bundled rather than left to the Lambda runtime: a bundled,
- * minified SDK imports faster (DESIGN.md 5a), and it pins the SDK version the
- * tests ran against. The same artifact runs in Lambda and in local mode.
+ * minified SDK imports faster (ARCHITECTURE.md, 9 toolchain facts), and it
+ * pins the SDK version the tests ran against. The same artifact runs in Lambda
+ * and in local mode. The families are those of handlers/families.ts.
  */
 import { build } from 'esbuild';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { FAMILIES, familyByName, processorEntry } from '../handlers/families.js';
 
 export interface BundleReport {
   family: string;
@@ -25,16 +27,6 @@ export interface BuildOptions {
 }
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const handlersDir = join(root, 'handlers');
-
-/** A family is a folder under handlers/ with both a definition and a handler. */
-export function discoverFamilies(): string[] {
-  return readdirSync(handlersDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .filter((name) => existsSync(join(handlersDir, name, 'family.ts')) && existsSync(join(handlersDir, name, 'handler.ts')))
-    .sort();
-}
 
 // Some CJS dependencies of the SDK call require() for Node built-ins; an ESM
 // bundle has no require, so one is provided.
@@ -42,16 +34,14 @@ const banner = "import { createRequire as __cr } from 'node:module'; const requi
 
 export async function buildHandlers(options: BuildOptions = {}): Promise<BundleReport[]> {
   const outdir = resolve(root, options.outdir ?? 'dist/handlers');
-  const all = discoverFamilies();
-  const families = options.families ?? all;
-  for (const f of families) if (!all.includes(f)) throw new Error(`unknown family "${f}" (known: ${all.join(', ')})`);
+  const families = (options.families ?? FAMILIES.map((f) => f.name)).map(familyByName);
   const minify = options.minify ?? true;
 
   return Promise.all(
     families.map(async (family) => {
-      const file = join(outdir, family, 'index.mjs');
+      const file = join(outdir, family.name, 'index.mjs');
       await build({
-        entryPoints: [join(handlersDir, family, 'handler.ts')],
+        entryPoints: [processorEntry(family)],
         outfile: file,
         bundle: true,
         platform: 'node',
@@ -66,7 +56,7 @@ export async function buildHandlers(options: BuildOptions = {}): Promise<BundleR
         logLevel: 'warning',
       });
       const code = readFileSync(file);
-      return { family, file: relative(root, file), bytes: code.length, gzipBytes: gzipSync(code).length };
+      return { family: family.name, file: relative(root, file), bytes: code.length, gzipBytes: gzipSync(code).length };
     }),
   );
 }

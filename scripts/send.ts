@@ -5,7 +5,7 @@
  * `--family all` (or a comma list) mixes families. `--count N` stops after N events.
  */
 import { parseArgs } from 'node:util';
-import { FAMILIES } from './generators/families.js';
+import { FAMILIES } from '../handlers/families.js';
 import { eventSource } from './generators/source.js';
 import { Sender } from './generators/sender.js';
 import { fmt } from './generators/stats.js';

@@ -9,7 +9,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { join, relative } from 'node:path';
-import { buildHandlers, discoverFamilies } from './build.js';
+import { FAMILIES } from '../handlers/families.js';
+import { buildHandlers } from './build.js';
 import { REPO_ROOT, startLocal, type LocalPipeline } from '../local/index.js';
 
 const { values } = parseArgs({
@@ -43,8 +44,8 @@ function newestMtime(dir: string): number {
 /** Bundles newer than every handler source and the lockfile need no rebuild (`--build` forces one). */
 function bundlesFresh(): boolean {
   const sources = Math.max(newestMtime(join(REPO_ROOT, 'handlers')), statSync(join(REPO_ROOT, 'package-lock.json')).mtimeMs);
-  return discoverFamilies().every((family) => {
-    const bundle = join(REPO_ROOT, 'dist', 'handlers', family, 'index.mjs');
+  return FAMILIES.every((family) => {
+    const bundle = join(REPO_ROOT, 'dist', 'handlers', family.name, 'index.mjs');
     return existsSync(bundle) && statSync(bundle).mtimeMs > sources;
   });
 }

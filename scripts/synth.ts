@@ -7,7 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { App } from 'cdktf';
-import { buildApp } from '../main.js';
+import { buildApp } from '../modules/app.js';
 import { buildHandlers } from './build.js';
 
 process.env.CHECKPOINT_DISABLE ??= '1';

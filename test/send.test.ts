@@ -86,7 +86,7 @@ describe('sender over real HTTP', () => {
   let batchCalls = 0;
 
   beforeAll(async () => {
-    // A stand-in speaking the API contract (DESIGN.md section 6): single 202s, batches where the
+    // A stand-in speaking the API contract (ARCHITECTURE.md, 6 API): single 202s, batches where the
     // first attempt fails one record, invalid JSON 400.
     server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];

@@ -5,6 +5,7 @@
  * the exact Kinesis request each route sends and the responses clients get.
  */
 import { describe, expect, it } from 'vitest';
+import { FAMILIES } from '../handlers/families.js';
 import type { FamilyDefinition } from '../handlers/runtime/family.js';
 import { orders } from '../handlers/orders/family.js';
 import { payments } from '../handlers/payments/family.js';
@@ -23,7 +24,6 @@ import {
   serverErrorResponseTemplate,
 } from '../modules/templates.js';
 
-const FAMILIES: FamilyDefinition[] = [userActivity, orders, payments, tutoring];
 const STREAM = 'event-flow-test-stream';
 const CONTEXT = { requestId: 'c0ffee00-1111-2222-3333-444455556666', requestTimeEpoch: 1_795_000_000_123, identity: { sourceIp: '203.0.113.7' } };
 

@@ -1,6 +1,6 @@
 /**
  * The shared Kinesis processor: decode and validate each record, then apply
- * the whole batch in one coalesced, idempotent pass (DESIGN.md sections 4-5).
+ * the whole batch in one coalesced, idempotent pass (ARCHITECTURE.md, 5 exactly-once).
  *
  * Why not Powertools' record handler for the work itself: BatchProcessor runs
  * one handler per record, independently (in parallel by default), while
@@ -16,7 +16,7 @@
  *   sequence number applied (`hw`). Records at or below it are skipped, so a
  *   redelivery, whole or from the checkpoint, changes nothing already done.
  *   The fence is checked in memory on an item read in the same pass, and the
- *   write is a PutItem conditioned on the version read: DESIGN.md's blind
+ *   write is a PutItem conditioned on the version read: a blind
  *   `UpdateItem ... hw < :maxSeq` would re-apply the older half of a batch
  *   that only partly overlaps an earlier delivery, and rolling windows need
  *   the stored buckets anyway. A lost race (another shard or lane wrote the

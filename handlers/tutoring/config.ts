@@ -1,6 +1,6 @@
 import { numberFromEnv } from '../runtime/config.js';
 
-/** The operations dashboard's thresholds (the seeds' values by default). */
+/** The operations dashboard's thresholds. */
 export const tutoringConfig = {
   /** A student with at least this many IB calls in `ibCallWindowDays` raises high_ib_call_frequency. */
   ibCallThreshold: numberFromEnv('TUTORING_IB_CALL_THRESHOLD', 3),

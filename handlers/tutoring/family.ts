@@ -8,7 +8,7 @@ const subject = () => z.string().check(z.regex(/^[a-z][a-z0-9_]{0,63}$/));
 const region = () => z.string().check(z.regex(/^[a-z][a-z0-9_-]{0,63}$/));
 const count = () => z.int().check(z.gte(0), z.lte(1_000_000));
 
-/** The seeds' operations-dashboard body: `{event_type, timestamp?, payload}`. */
+/** The operations-dashboard body: `{event_type, timestamp?, payload}`. */
 const kind = <Type extends string, Payload extends core.$ZodShape>(type: Type, payload: Payload) =>
   z.object({
     event_id: eventId(),

@@ -135,7 +135,7 @@ describe('tutoring processor', () => {
           return ev('customer_health_update', { student_id, health_score: 75 }, timestamp);
       }
     });
-    // What the seeds did: read then write every entity an event touches.
+    // The naive way: read then write every entity an event touches.
     const naive = events.reduce((n, e, i) => n + 2 * route(e as never, { family: 'tutoring', sequenceNumber: String(i), shardId: 's', partitionKey: 'p', eventTime: T }).length, 0);
     h().proxy.reset();
     const res = await handler(kinesisEvent(records(tutoring, events)));

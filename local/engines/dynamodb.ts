@@ -71,7 +71,7 @@ export async function startDynamo(options: DynamoOptions = {}): Promise<DynamoEn
 }
 
 /**
- * Creates the table every processor writes to (string `pk` / `sk`, on demand; DESIGN.md, the
+ * Creates the table every processor writes to (string `pk` / `sk`, on demand; ARCHITECTURE.md 5, the
  * processors' contract) unless it exists, and waits until it is ACTIVE.
  */
 export async function createTable(client: DynamoDBClient, name: string): Promise<void> {

@@ -75,7 +75,7 @@ export async function ingest(local: LocalHandle): Promise<PartResult> {
     endpoint: local.kinesisEndpoint,
     region: local.deployment.region,
     credentials: CREDENTIALS,
-    // HTTP/1.1: kinesis-local drops 5-10 % of HTTP/2 calls (DESIGN.md 5a).
+    // HTTP/1.1: kinesis-local drops 5-10 % of HTTP/2 calls (ARCHITECTURE.md, 9 toolchain facts).
     requestHandler: new NodeHttpHandler({ httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }) }),
   });
   const stream = `bench-direct-${Date.now().toString(36)}`;

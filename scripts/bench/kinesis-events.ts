@@ -1,6 +1,6 @@
 /**
  * Builds Kinesis stream events with the exact shape Lambda delivers, from
- * generated bodies wrapped in the API's envelope (DESIGN.md section 4), so the
+ * generated bodies wrapped in the API's envelope (ARCHITECTURE.md, 4 envelope), so the
  * processor benchmarks feed the handlers what they get in production.
  */
 import { createHash } from 'node:crypto';

@@ -49,7 +49,7 @@ export async function synth(options: { runs?: number } = {}): Promise<PartResult
         ours: `${(w / 1000).toFixed(2)} s / ${r.toFixed(0)} MB`,
         baseline: '—',
         ratio: '—',
-        notes: 'includes tsx start-up; provider classes imported from submodules (DESIGN 5a)',
+        notes: 'includes tsx start-up; provider classes imported from submodules (ARCHITECTURE.md 9)',
       },
     ],
     data: { wallMs: wall, maxRssMB: rss },

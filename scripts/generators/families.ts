@@ -4,71 +4,26 @@
  * Each generator is a small stateful world (users, orders with a lifecycle,
  * tutoring students and tutors with qualities and risk) so that the events
  * exercise what the processors aggregate and alert on, not just the schema.
- * The family list and schemas come from the families' own definitions.
+ * The family list and schemas come from the families' own definitions
+ * (handlers/families.ts); a family without a hand-written generator here gets
+ * one derived from its schema and example (./derived.ts).
  */
+import { familyByName } from '../../handlers/families.js';
 import type { FamilyDefinition } from '../../handlers/runtime/family.js';
 import { userActivity } from '../../handlers/user_activity/family.js';
 import { orders } from '../../handlers/orders/family.js';
 import { payments } from '../../handlers/payments/family.js';
 import { tutoring } from '../../handlers/tutoring/family.js';
+import { DerivedGenerator } from './derived.js';
+import { BaseGenerator, type Body, type EventGenerator, type GeneratorOptions } from './generator.js';
 import { Prng, clamp, round } from './prng.js';
 
-export const FAMILIES: readonly FamilyDefinition[] = [userActivity, orders, payments, tutoring];
-
-export function familyByName(name: string): FamilyDefinition {
-  const family = FAMILIES.find((f) => f.name === name);
-  if (!family) throw new Error(`unknown family "${name}"; known: ${FAMILIES.map((f) => f.name).join(', ')}`);
-  return family;
-}
-
-export type Body = Record<string, unknown>;
-
-export interface GeneratorOptions {
-  seed: number;
-  /** Simulated clock start (ms since epoch); event timestamps advance from here. */
-  epochMs: number;
-  /** Prefix of every `event_id`, so two runs against the same table do not collide as client retries. */
-  idPrefix: string;
-}
-
-export interface EventGenerator {
-  readonly family: FamilyDefinition;
-  next(): Body;
-}
-
-abstract class Base implements EventGenerator {
-  protected readonly prng: Prng;
-  private clock: number;
-  private counter = 0;
-
-  constructor(
-    readonly family: FamilyDefinition,
-    protected readonly options: GeneratorOptions,
-  ) {
-    // A per-family stream of randomness, so adding a family to a mix does not change another's events.
-    let h = options.seed;
-    for (const c of family.name) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
-    this.prng = new Prng(h);
-    this.clock = options.epochMs;
-  }
-
-  protected eventId(): string {
-    this.counter += 1;
-    return `${this.options.idPrefix}-${this.family.name}-${this.counter}`;
-  }
-
-  protected timestamp(): string {
-    // Up to 2 s of simulated time between events: 20,000 events span about 5.5 hours.
-    this.clock += this.prng.int(0, 2000);
-    return new Date(this.clock).toISOString();
-  }
-
-  abstract next(): Body;
-}
+export { FAMILIES, familyByName } from '../../handlers/families.js';
+export type { Body, EventGenerator, GeneratorOptions } from './generator.js';
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
-class UserActivityGenerator extends Base {
+class UserActivityGenerator extends BaseGenerator {
   private readonly users = Array.from({ length: 2000 }, (_, i) => `u-${pad(i + 1, 5)}`);
   private readonly pages = ['/', '/products', '/products/sku-1', '/cart', '/checkout', '/account', '/help', '/search'];
   private readonly queries = ['running shoes', 'rain jacket', 'gift card', 'usb-c cable', 'desk lamp', 'coffee'];
@@ -114,7 +69,7 @@ function catalogue(p: Prng): { sku: string; price: number }[] {
   return Array.from({ length: 300 }, (_, i) => ({ sku: `sku-${i + 1}`, price: round(2 + p.next() * 198, 2) }));
 }
 
-class OrdersGenerator extends Base {
+class OrdersGenerator extends BaseGenerator {
   private readonly customers = Array.from({ length: 1500 }, (_, i) => `c-${pad(i + 1, 5)}`);
   private readonly skus = catalogue(this.prng);
   private readonly open: OpenOrder[] = [];
@@ -194,7 +149,7 @@ interface OpenPayment {
   state: 'authorized' | 'captured';
 }
 
-class PaymentsGenerator extends Base {
+class PaymentsGenerator extends BaseGenerator {
   private readonly open: OpenPayment[] = [];
   private paymentCounter = 0;
 
@@ -261,8 +216,8 @@ interface Student {
   atRisk: boolean;
 }
 
-/** The seeds' operations dashboard: students, tutors, subjects, regions, sessions, IB calls, health, supply/demand. */
-class TutoringGenerator extends Base {
+/** The operations dashboard's world: students, tutors, subjects, regions, sessions, IB calls, health, supply/demand. */
+class TutoringGenerator extends BaseGenerator {
   private readonly students: Student[] = Array.from({ length: 800 }, (_, i) => {
     const atRisk = this.prng.chance(0.12);
     return { id: `stu_${pad(i + 1, 4)}`, atRisk, health: round(atRisk ? 35 + this.prng.next() * 40 : 70 + this.prng.next() * 30, 1) };
@@ -367,17 +322,20 @@ class TutoringGenerator extends Base {
   }
 }
 
-const GENERATORS: Record<string, new (family: FamilyDefinition, options: GeneratorOptions) => EventGenerator> = {
-  [userActivity.name]: UserActivityGenerator,
-  [orders.name]: OrdersGenerator,
-  [payments.name]: PaymentsGenerator,
-  [tutoring.name]: TutoringGenerator,
-};
+/** The hand-written generators, by family name; every other family gets a DerivedGenerator. */
+const GENERATORS: ReadonlyMap<string, new (family: FamilyDefinition, options: GeneratorOptions) => EventGenerator> = new Map<
+  string,
+  new (family: FamilyDefinition, options: GeneratorOptions) => EventGenerator
+>([
+  [userActivity.name, UserActivityGenerator],
+  [orders.name, OrdersGenerator],
+  [payments.name, PaymentsGenerator],
+  [tutoring.name, TutoringGenerator],
+]);
 
 export function createGenerator(familyName: string, options: GeneratorOptions): EventGenerator {
   const family = familyByName(familyName);
-  const Generator = GENERATORS[family.name];
-  if (!Generator) throw new Error(`no generator for family "${family.name}"`);
+  const Generator = GENERATORS.get(family.name) ?? DerivedGenerator;
   return new Generator(family, options);
 }
 

@@ -1,4 +1,5 @@
-import { FAMILIES, MixedGenerator, familyByName, malform, type GeneratorOptions } from './families.js';
+import { FAMILIES, familyByName } from '../../handlers/families.js';
+import { MixedGenerator, malform, type GeneratorOptions } from './families.js';
 import { Prng } from './prng.js';
 import type { SendItem } from './sender.js';
 

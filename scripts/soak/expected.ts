@@ -1,7 +1,7 @@
 /**
  * An independent recomputation, from the sender's log of accepted events, of
  * what the table and the alert bus must hold. It re-derives each family's
- * rules from their specification (DESIGN.md, REFERENCE.md B, the processors'
+ * rules from their specification (ARCHITECTURE.md 5, README's families, the processors'
  * documented semantics) over the events in stream order, without importing
  * processor code, so a bug in a reducer shows up as a difference.
  *
