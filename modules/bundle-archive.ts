@@ -21,9 +21,15 @@ export interface BundleArchive {
 // DOS time starts in 1980; any fixed instant makes the zip bytes reproducible.
 const FIXED_MTIME = new Date('1980-01-01T00:00:00Z');
 
+/**
+ * Files Lambda never reads: source maps (2 MB per bundle) are for local stack
+ * traces; the functions do not enable `--enable-source-maps`.
+ */
+const NOT_PACKAGED = /\.map$/;
+
 function listFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile())
+    .filter((entry) => entry.isFile() && !NOT_PACKAGED.test(entry.name))
     .map((entry) => relative(dir, join(entry.parentPath, entry.name)).split('\\').join('/'))
     .sort();
 }

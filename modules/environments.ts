@@ -19,10 +19,31 @@ export interface StreamDefaults {
   readonly shardLevelMetrics: boolean;
 }
 
+/**
+ * Node.js runtimes of Lambda. Provider 5.100 (the version cdktf's prebuilt
+ * provider pins) validates the value and does not know `nodejs24.x` yet; see
+ * the README ("Lambda runtime") for how to move when nodejs22.x is deprecated
+ * (2027-04-30).
+ */
+export type LambdaRuntime = 'nodejs20.x' | 'nodejs22.x';
+
+/** The runtime every environment uses unless it says otherwise. */
+export const DEFAULT_LAMBDA_RUNTIME: LambdaRuntime = 'nodejs22.x';
+
 export interface ProcessorDefaults {
+  /** @default DEFAULT_LAMBDA_RUNTIME */
+  readonly runtime: LambdaRuntime;
   readonly memorySize: number;
   readonly timeoutSeconds: number;
-  readonly reservedConcurrency?: number;
+  /**
+   * Reserve shards × parallelization factor concurrent executions per processor:
+   * the most batches a Kinesis mapping ever runs at once, so the reservation only
+   * keeps other functions from starving the processor and never throttles it.
+   * Off by default: every reservation is taken from the account's quota, and AWS
+   * keeps 100 executions unreserved (see requiredAccountConcurrency).
+   * @default false
+   */
+  readonly reserveConcurrency: boolean;
   readonly tracing: boolean;
   readonly logRetentionDays: number;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -34,15 +55,32 @@ export interface EventSourceDefaults {
   readonly parallelizationFactor: number;
 }
 
+/** One caller of the events API with a key of its own: a leaked key costs only that client's share. */
+export interface ApiClient {
+  /** Part of the key's and usage plan's names: lower case, digits and dashes. */
+  readonly name: string;
+  /** Steady requests per second of this client's usage plan; below the stage's limit. */
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+  /** Requests per day. */
+  readonly dailyQuota: number;
+}
+
+/**
+ * How an environment authenticates writes. Every environment states its choice;
+ * `none` has to say why (only dev may choose it: see the deployability tests).
+ */
+export type ApiAuthentication =
+  | { readonly type: 'none'; readonly reason: string }
+  | { readonly type: 'api-key'; readonly clients: readonly ApiClient[] };
+
 export interface ApiDefaults {
   readonly throttlingRateLimit: number;
   readonly throttlingBurstLimit: number;
-  readonly apiKeyRequired: boolean;
-  /** One origin, or `*`: REST API responses carry a single static Access-Control-Allow-Origin. */
+  readonly authentication: ApiAuthentication;
+  /** One origin, or `*` (dev only): REST API responses carry a single static Access-Control-Allow-Origin. */
   readonly corsAllowOrigins: readonly string[];
   readonly accessLogRetentionDays: number;
-  /** Requests per day per API key (only when keys are required). */
-  readonly dailyQuota?: number;
 }
 
 export interface EnvironmentConfig {
@@ -57,15 +95,39 @@ export interface EnvironmentConfig {
   /** Subscribed to the alarm and alert topics when set; read from the environment, never committed. */
   readonly alertEmail?: string;
   /**
-   * API Gateway's CloudWatch role is one setting per account and region. Let exactly
-   * one stack per account/region manage it (its policy covers every environment's
-   * access-log groups, so sharing an account still works).
+   * Whether this environment's stack manages the account-wide API Gateway settings
+   * (`aws_api_gateway_account` and its CloudWatch role). Derived from one setting,
+   * ACCOUNT_SETTINGS_OWNER, so that two environments in one account never fight.
    */
-  readonly manageApiGatewayAccount: boolean;
+  readonly ownsAccountSettings: boolean;
   readonly tableDeletionProtection: boolean;
 }
 
 const region = process.env.EVENT_FLOW_REGION ?? 'eu-west-1';
+
+/** A setting outside the values it may take. */
+export class InvalidSettingError extends Error {
+  override readonly name = 'InvalidSettingError';
+}
+
+const NAMES: readonly EnvironmentName[] = ['dev', 'staging', 'prod'];
+
+/**
+ * Which environments manage the account-wide API Gateway settings, from
+ * `EVENT_FLOW_ACCOUNT_SETTINGS_OWNER`: one environment's name when several
+ * share an account (the default, prod: the longest-lived stack, so destroying
+ * dev never resets the role prod's access logs need), or `each` when every
+ * environment has an account of its own. The owner must be applied first in
+ * a shared account: a stage with access logging needs the role to be set.
+ */
+export function accountSettingsOwners(value: string | undefined): EnvironmentName[] {
+  const owner = value === undefined || value === '' ? 'prod' : value;
+  if (owner === 'each') return [...NAMES];
+  if ((NAMES as readonly string[]).includes(owner)) return [owner as EnvironmentName];
+  throw new InvalidSettingError(`EVENT_FLOW_ACCOUNT_SETTINGS_OWNER must be one of ${NAMES.join(', ')} or "each", got "${owner}"`);
+}
+
+const owners = accountSettingsOwners(process.env.EVENT_FLOW_ACCOUNT_SETTINGS_OWNER);
 
 function alertEmail(name: EnvironmentName): string | undefined {
   const value = process.env[`EVENT_FLOW_ALERT_EMAIL_${name.toUpperCase()}`] ?? process.env.EVENT_FLOW_ALERT_EMAIL;
@@ -78,31 +140,65 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     region,
     // One shard carries 1,000 records/s: ample for a developer, and the cheapest provisioned stream.
     stream: { mode: 'PROVISIONED', shardCount: 1, retentionHours: 24, customerKey: false, shardLevelMetrics: false },
-    processor: { memorySize: 256, timeoutSeconds: 60, tracing: false, logRetentionDays: 7, logLevel: 'DEBUG' },
+    processor: {
+      runtime: DEFAULT_LAMBDA_RUNTIME,
+      memorySize: 256,
+      timeoutSeconds: 60,
+      reserveConcurrency: false,
+      tracing: false,
+      logRetentionDays: 7,
+      logLevel: 'DEBUG',
+    },
     // A 1 s window: a developer sees an event's effect about a second after sending it (local mode runs dev's settings).
     eventSource: { batchSize: 100, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 1 },
-    api: { throttlingRateLimit: 100, throttlingBurstLimit: 200, apiKeyRequired: false, corsAllowOrigins: ['*'], accessLogRetentionDays: 7 },
+    api: {
+      throttlingRateLimit: 100,
+      throttlingBurstLimit: 200,
+      authentication: {
+        type: 'none',
+        reason:
+          'dev is a sandbox for developers: synthetic data only, 100 requests/s for the whole stage, 7-day logs, no archive; ' +
+          'local mode runs these settings, and keys would only add a step to every curl. Never put real data in dev.',
+      },
+      // Any origin: developers call dev from pages on localhost ports that differ per person.
+      corsAllowOrigins: ['*'],
+      accessLogRetentionDays: 7,
+    },
     archive: false,
     alertEmail: alertEmail('dev'),
-    manageApiGatewayAccount: true,
+    ownsAccountSettings: owners.includes('dev'),
     tableDeletionProtection: false,
   },
   staging: {
     name: 'staging',
     region,
     stream: { mode: 'PROVISIONED', shardCount: 2, retentionHours: 24, customerKey: false, shardLevelMetrics: false },
-    processor: { memorySize: 512, timeoutSeconds: 60, tracing: true, logRetentionDays: 14, logLevel: 'INFO' },
+    processor: {
+      runtime: DEFAULT_LAMBDA_RUNTIME,
+      memorySize: 512,
+      timeoutSeconds: 60,
+      reserveConcurrency: false,
+      tracing: true,
+      logRetentionDays: 14,
+      logLevel: 'INFO',
+    },
     eventSource: { batchSize: 200, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 1 },
     api: {
       throttlingRateLimit: 1_000,
       throttlingBurstLimit: 2_000,
-      apiKeyRequired: false,
+      authentication: {
+        type: 'api-key',
+        clients: [
+          { name: 'web-app', rateLimit: 300, burstLimit: 600, dailyQuota: 1_000_000 },
+          { name: 'load-test', rateLimit: 600, burstLimit: 1_200, dailyQuota: 5_000_000 },
+        ],
+      },
       corsAllowOrigins: ['https://staging.example.com'],
       accessLogRetentionDays: 30,
     },
     archive: true,
     alertEmail: alertEmail('staging'),
-    manageApiGatewayAccount: true,
+    ownsAccountSettings: owners.includes('staging'),
     tableDeletionProtection: false,
   },
   prod: {
@@ -110,26 +206,53 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     region,
     // 4 shards take 4,000 records/s (1,000 per shard is Kinesis' write limit); 7 days of retention leave a week to replay after an incident.
     stream: { mode: 'PROVISIONED', shardCount: 4, retentionHours: 168, customerKey: true, shardLevelMetrics: true },
-    // Reserved concurrency 50 keeps a runaway replay from starving the account's other functions.
-    processor: { memorySize: 512, timeoutSeconds: 60, reservedConcurrency: 50, tracing: true, logRetentionDays: 90, logLevel: 'INFO' },
+    processor: {
+      runtime: DEFAULT_LAMBDA_RUNTIME,
+      memorySize: 512,
+      timeoutSeconds: 60,
+      // 4 shards × parallelization 2 = 8 per processor, 32 in all: the account needs 132 (AWS keeps 100 unreserved).
+      // A fixed 50 per processor would need 300, more than many new accounts have.
+      reserveConcurrency: true,
+      tracing: true,
+      logRetentionDays: 90,
+      logLevel: 'INFO',
+    },
     // Two batches per shard in flight halve lag under load; order per partition key is kept by Lambda.
     eventSource: { batchSize: 200, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 2 },
     api: {
       throttlingRateLimit: 5_000,
       throttlingBurstLimit: 10_000,
-      apiKeyRequired: true,
+      // Each client gets well under the stage's 5,000/s: one leaked key cannot take the whole stage.
+      authentication: {
+        type: 'api-key',
+        clients: [
+          { name: 'web-app', rateLimit: 2_000, burstLimit: 4_000, dailyQuota: 20_000_000 },
+          { name: 'mobile-app', rateLimit: 2_000, burstLimit: 4_000, dailyQuota: 20_000_000 },
+          { name: 'backfill', rateLimit: 500, burstLimit: 1_000, dailyQuota: 10_000_000 },
+        ],
+      },
       corsAllowOrigins: ['https://app.example.com'],
       accessLogRetentionDays: 90,
-      dailyQuota: 50_000_000,
     },
     archive: true,
     alertEmail: alertEmail('prod'),
-    manageApiGatewayAccount: true,
+    ownsAccountSettings: owners.includes('prod'),
     tableDeletionProtection: true,
   },
 };
 
 export const ENVIRONMENT_NAMES = Object.keys(ENVIRONMENTS) as EnvironmentName[];
+
+/**
+ * Concurrent executions the account must allow for this much reserved concurrency:
+ * Lambda refuses a reservation that would leave fewer than 100 unreserved
+ * ("Lambda function scaling" / "Configuring reserved concurrency", Lambda Developer Guide).
+ */
+export const UNRESERVED_CONCURRENCY_MINIMUM = 100;
+
+export function requiredAccountConcurrency(reservedTotal: number): number {
+  return reservedTotal + UNRESERVED_CONCURRENCY_MINIMUM;
+}
 
 /** Resource-name prefix of one environment, e.g. `event-flow-dev`. */
 export function prefix(env: EnvironmentConfig): string {

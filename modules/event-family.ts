@@ -27,9 +27,9 @@ import { Construct, type IConstruct } from 'constructs';
 import type { FamilyDefinition } from '../handlers/runtime/family.js';
 import type { EventSourceSettings, FamilyDeployment, ProcessorSettings, StreamSettings } from './deployment.js';
 import type { ProcessorDefaults, StreamDefaults } from './environments.js';
-import { bundleArchive } from './bundle-archive.js';
+import { bundleArchive, type BundleArchive } from './bundle-archive.js';
 import { denyInsecureTransport, policyDocument, serviceRole, type Statement } from './iam.js';
-import type { PipelineStack } from './pipeline-stack.js';
+import { FOURTEEN_DAYS, type PipelineStack } from './pipeline-stack.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -72,7 +72,12 @@ const ALARM_DEFAULTS: AlarmSettings = {
 
 const ARCHIVE_DEFAULTS: ArchiveSettings = { bufferingSizeMb: 5, bufferingIntervalSeconds: 300 };
 
-const FOURTEEN_DAYS = 14 * 24 * 3600;
+/**
+ * The DynamoDB actions the processors call (handlers/runtime/store.ts:
+ * BatchGetItem, GetItem, PutItem, BatchWriteItem); a test compares this list
+ * with the commands the code sends.
+ */
+export const PROCESSOR_TABLE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'] as const;
 
 export class EventFamily extends Construct {
   readonly family: FamilyDefinition;
@@ -84,6 +89,8 @@ export class EventFamily extends Construct {
   readonly alarms: CloudwatchMetricAlarm[] = [];
   readonly archiveStream?: KinesisFirehoseDeliveryStream;
   readonly archiveBucket?: S3Bucket;
+  /** The processor's deployment package. */
+  readonly bundleArchive: BundleArchive;
   /** The resolved settings, as local mode consumes them. */
   readonly deployment: FamilyDeployment;
 
@@ -156,15 +163,7 @@ export class EventFamily extends Construct {
       {
         sid: 'WriteOwnKeyPrefix',
         effect: 'Allow',
-        actions: [
-          'dynamodb:UpdateItem',
-          'dynamodb:PutItem',
-          'dynamodb:GetItem',
-          'dynamodb:BatchWriteItem',
-          'dynamodb:BatchGetItem',
-          'dynamodb:Query',
-          'dynamodb:ConditionCheckItem',
-        ],
+        actions: [...PROCESSOR_TABLE_ACTIONS],
         resources: [stack.table.arn],
         condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [`${family.name}#*`] }],
       },
@@ -191,7 +190,7 @@ export class EventFamily extends Construct {
       throw new Error(`no handler bundle at ${bundleDir}/index.mjs: run \`npm run build\` first (npm run synth does)`);
     }
     // Zips live next to the bundle folders (dist/handlers/.archives), out of the bundles themselves.
-    const archive = bundleArchive(bundleDir, resolve(bundleDir, '..', '.archives'));
+    const archive = (this.bundleArchive = bundleArchive(bundleDir, resolve(bundleDir, '..', '.archives')));
     const asset = new TerraformAsset(this, 'bundle', { path: archive.path, type: AssetType.FILE, assetHash: archive.contentHash });
 
     const eventSource: EventSourceSettings = {
@@ -222,13 +221,14 @@ export class EventFamily extends Construct {
       POWERTOOLS_LOG_LEVEL: processorCfg.logLevel,
       FENCE_RETENTION_SECONDS: String(2 * redeliveryHorizonSeconds),
     };
+    const reservedConcurrency = reservedConcurrencyOf(processorCfg, streamCfg, eventSource.parallelizationFactor);
     const processorSettings: ProcessorSettings = {
       functionName: name,
       handler: 'index.handler',
       bundleDir: isAbsolute(bundleDir) ? relative(repoRoot, bundleDir) : bundleDir,
       memorySize: processorCfg.memorySize,
       timeoutSeconds: processorCfg.timeoutSeconds,
-      reservedConcurrency: processorCfg.reservedConcurrency,
+      reservedConcurrency,
       environment: {
         ...environment,
         TABLE_NAME: stack.deploymentNames.tableName,
@@ -239,7 +239,7 @@ export class EventFamily extends Construct {
       functionName: name,
       description: `${family.description} (${env.name})`,
       role: role.arn,
-      runtime: 'nodejs22.x',
+      runtime: processorCfg.runtime,
       // The bundle is plain JavaScript: Graviton runs it for about 20 % less per GB-second.
       architectures: ['arm64'],
       handler: processorSettings.handler,
@@ -248,7 +248,7 @@ export class EventFamily extends Construct {
       sourceCodeHash: Fn.filebase64sha256(asset.path),
       memorySize: processorCfg.memorySize,
       timeout: processorCfg.timeoutSeconds,
-      reservedConcurrentExecutions: processorCfg.reservedConcurrency,
+      reservedConcurrentExecutions: reservedConcurrency,
       environment: { variables: environment },
       loggingConfig: { logFormat: 'Text', logGroup: this.logGroup.name },
       tracingConfig: processorCfg.tracing ? { mode: 'Active' } : undefined,
@@ -441,7 +441,11 @@ export class EventFamily extends Construct {
       ]).json,
     });
 
-    const role = serviceRole(this, 'archive-role', `${name}-archive`, 'firehose.amazonaws.com');
+    // Firehose assumes its role with the account id as external id (Amazon Data Firehose Developer Guide,
+    // "Controlling access with Amazon Data Firehose": the trust policy's sts:ExternalId condition).
+    const role = serviceRole(this, 'archive-role', `${name}-archive`, 'firehose.amazonaws.com', [
+      { test: 'StringEquals', variable: 'sts:ExternalId', values: [stack.accountId] },
+    ]);
     const policy = new IamRolePolicy(this, 'archive-role-policy', {
       role: role.id,
       name: 'archive',
@@ -486,6 +490,17 @@ export class EventFamily extends Construct {
     });
     return [bucket, delivery];
   }
+}
+
+/**
+ * Shards × parallelization factor when the environment reserves concurrency: a
+ * Kinesis mapping never runs more batches at once, so the reservation cannot
+ * throttle the processor. None for on-demand streams, whose shard count AWS
+ * changes: a fixed reservation would throttle them once they grow.
+ */
+function reservedConcurrencyOf(processor: ProcessorDefaults, stream: StreamDefaults, parallelizationFactor: number): number | undefined {
+  if (!processor.reserveConcurrency || stream.mode === 'ON_DEMAND') return undefined;
+  return stream.shardCount * parallelizationFactor;
 }
 
 /** Adds the `family` tag to every taggable resource of a family (the provider adds project and environment). */

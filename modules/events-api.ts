@@ -45,6 +45,8 @@ export interface EventsApiProps {
   readonly environment: EnvironmentConfig;
   readonly namePrefix: string;
   readonly accountId: string;
+  /** From data.aws_partition. */
+  readonly partition: string;
   readonly alarmTopicArn: string;
 }
 
@@ -71,14 +73,20 @@ export class EventsApi extends Construct {
   private readonly validator: ApiGatewayRequestValidator;
   private readonly eventsResource: ApiGatewayResource;
   private readonly region: string;
+  private readonly partition: string;
   private readonly allowOrigin: string;
-  /** Everything that changes what the API does; its hash redeploys the stage. */
-  private readonly fingerprint: unknown[] = [];
+  /**
+   * Every resource whose change API Gateway serves only after a new deployment
+   * (see REDEPLOYMENT_TYPES); the hash of their synthesized configuration is
+   * the deployment's trigger, so nothing can change without being published.
+   */
+  private readonly published: TerraformResource[] = [];
 
   constructor(scope: Construct, id: string, props: EventsApiProps) {
     super(scope, id);
     const { environment: env, namePrefix } = props;
     this.region = env.region;
+    this.partition = props.partition;
     const origins = env.api.corsAllowOrigins;
     if (origins.length !== 1) {
       throw new Error(`corsAllowOrigins must hold exactly one origin or "*" (REST API responses carry one static origin), got ${origins.length}`);
@@ -89,7 +97,7 @@ export class EventsApi extends Construct {
       stageName: env.name,
       throttlingRateLimit: env.api.throttlingRateLimit,
       throttlingBurstLimit: env.api.throttlingBurstLimit,
-      apiKeyRequired: env.api.apiKeyRequired,
+      apiKeyRequired: env.api.authentication.type === 'api-key',
       corsAllowOrigins: origins,
     };
 
@@ -114,35 +122,40 @@ export class EventsApi extends Construct {
       pathPart: 'events',
     });
 
+    this.deployment = new ApiGatewayDeployment(this, 'deployment', {
+      restApiId: this.restApi.id,
+      description: 'Managed by cdktf; redeployed whenever a route, template, model, validator or response changes.',
+      triggers: {
+        redeployment: Lazy.stringValue({
+          produce: (context) => {
+            const config = this.published.map((r) => [r.terraformResourceType, r.friendlyUniqueId, context.resolve(r.toTerraform())]);
+            return createHash('sha256').update(JSON.stringify(config)).digest('hex');
+          },
+        }),
+      },
+      // The stage points at the new deployment before the old one is deleted, so updates have no gap.
+      lifecycle: { createBeforeDestroy: true },
+    });
+    // The integration role's name is in its ARN, which integrations reference as a Terraform expression.
+    this.publish(this.role, this.validator, this.eventsResource);
+
     for (const [type, spec] of Object.entries(GATEWAY_RESPONSES)) {
-      new ApiGatewayGatewayResponse(this, `gateway-response-${type.toLowerCase()}`, {
+      const response = new ApiGatewayGatewayResponse(this, `gateway-response-${type.toLowerCase()}`, {
         restApiId: this.restApi.id,
         responseType: type,
         statusCode: spec.statusCode,
         responseTemplates: { [JSON_CONTENT_TYPE]: tfLiteral(spec.template) },
         responseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': `'${this.allowOrigin}'` },
       });
-      this.fingerprint.push({ gatewayResponse: type, ...spec });
+      this.dependOn(response);
     }
-
-    this.deployment = new ApiGatewayDeployment(this, 'deployment', {
-      restApiId: this.restApi.id,
-      description: 'Managed by cdktf; redeployed whenever a route, template, model or response changes.',
-      triggers: {
-        redeployment: Lazy.stringValue({
-          produce: () => createHash('sha256').update(JSON.stringify(this.fingerprint)).digest('hex'),
-        }),
-      },
-      // The stage points at the new deployment before the old one is deleted, so updates have no gap.
-      lifecycle: { createBeforeDestroy: true },
-    });
 
     this.accessLogGroup = new CloudwatchLogGroup(this, 'access-logs', {
       name: `/aws/apigateway/${this.settings.name}/${env.name}/access`,
       retentionInDays: env.api.accessLogRetentionDays,
     });
 
-    const account = env.manageApiGatewayAccount ? this.cloudWatchAccountRole(namePrefix, props.accountId) : undefined;
+    const account = env.ownsAccountSettings ? this.cloudWatchAccountRole(namePrefix, props.accountId) : undefined;
 
     this.stage = new ApiGatewayStage(this, 'stage', {
       restApiId: this.restApi.id,
@@ -151,7 +164,7 @@ export class EventsApi extends Construct {
       xrayTracingEnabled: env.processor.tracing,
       accessLogSettings: {
         destinationArn: this.accessLogGroup.arn,
-        format: tfLiteral(JSON.stringify(ACCESS_LOG_FORMAT)),
+        format: tfLiteral(accessLogFormat()),
       },
       dependsOn: account ? [account] : undefined,
     });
@@ -170,20 +183,27 @@ export class EventsApi extends Construct {
       },
     });
 
-    if (env.api.apiKeyRequired) {
-      const plan = new ApiGatewayUsagePlan(this, 'usage-plan', {
-        name: `${namePrefix}-events`,
-        apiStages: [{ apiId: this.restApi.id, stage: this.stage.stageName }],
-        throttleSettings: { rateLimit: env.api.throttlingRateLimit, burstLimit: env.api.throttlingBurstLimit },
-        quotaSettings: env.api.dailyQuota ? { limit: env.api.dailyQuota, period: 'DAY' } : undefined,
-      });
-      const key = new ApiGatewayApiKey(this, 'api-key', { name: `${namePrefix}-default`, enabled: true });
-      new ApiGatewayUsagePlanKey(this, 'usage-plan-key', { keyId: key.id, keyType: 'API_KEY', usagePlanId: plan.id });
-      // The id, not the value: the value stays out of Terraform outputs and logs.
-      new TerraformOutput(this, 'api-key-id', {
-        value: key.id,
-        description: 'aws apigateway get-api-key --include-value --api-key <id> prints the key to send as x-api-key',
-      }).overrideLogicalId('api_key_id');
+    if (env.api.authentication.type === 'api-key') {
+      const keyIds: Record<string, string> = {};
+      for (const client of env.api.authentication.clients) {
+        // One plan per client: its own throttle and quota, so a leaked key costs that client's share only.
+        const plan = new ApiGatewayUsagePlan(this, `usage-plan-${client.name}`, {
+          name: `${namePrefix}-${client.name}`,
+          description: `Events API access of ${client.name} (${env.name})`,
+          apiStages: [{ apiId: this.restApi.id, stage: this.stage.stageName }],
+          throttleSettings: { rateLimit: client.rateLimit, burstLimit: client.burstLimit },
+          quotaSettings: { limit: client.dailyQuota, period: 'DAY' },
+        });
+        // No value: API Gateway generates it, so it is never in code or Terraform configuration.
+        const key = new ApiGatewayApiKey(this, `api-key-${client.name}`, { name: `${namePrefix}-${client.name}`, enabled: true });
+        new ApiGatewayUsagePlanKey(this, `usage-plan-key-${client.name}`, { keyId: key.id, keyType: 'API_KEY', usagePlanId: plan.id });
+        keyIds[client.name] = key.id;
+      }
+      // The ids, not the values: the values stay out of Terraform outputs and logs.
+      new TerraformOutput(this, 'api-key-ids', {
+        value: keyIds,
+        description: 'Per client: aws apigateway get-api-key --include-value --api-key <id> prints the key to send as x-api-key',
+      }).overrideLogicalId('api_key_ids');
     }
 
     new CloudwatchMetricAlarm(this, 'alarm-4xx-rate', {
@@ -261,7 +281,7 @@ export class EventsApi extends Construct {
     this.addRoute(scope, 'batch', batchResource, batchModelResource, 'PutRecords', batch);
     this.addPreflight(scope, 'single-options', familyResource);
     this.addPreflight(scope, 'batch-options', batchResource);
-    this.fingerprint.push({ family: family.name, stream: route.streamName, eventSchema, batchSchema, single, batch });
+    this.publish(familyResource, batchResource, eventModelResource, batchModelResource);
 
     const statements: Statement[] = [
       { sid: 'PutFamilyRecords', effect: 'Allow', actions: ['kinesis:PutRecord', 'kinesis:PutRecords'], resources: [route.streamArn] },
@@ -299,7 +319,7 @@ export class EventsApi extends Construct {
       httpMethod: method.httpMethod,
       type: 'AWS',
       integrationHttpMethod: 'POST',
-      uri: `arn:aws:apigateway:${this.region}:kinesis:action/${action}`,
+      uri: `arn:${this.partition}:apigateway:${this.region}:kinesis:action/${action}`,
       credentials: this.role.arn,
       // Only application/json has a template; anything else is refused instead of passed to Kinesis raw.
       passthroughBehavior: 'NEVER',
@@ -331,14 +351,7 @@ export class EventsApi extends Construct {
         }),
     );
     this.dependOn(integration, ...responses);
-    this.fingerprint.push({
-      route: id,
-      action,
-      apiKeyRequired: this.settings.apiKeyRequired,
-      origin: this.allowOrigin,
-      methodStatusCodes: METHOD_STATUS_CODES,
-      responses: integrationResponses(id),
-    });
+    this.publish(method, ...methodResponses);
   }
 
   /** CORS preflight, answered by API Gateway itself (MOCK integration). */
@@ -377,12 +390,21 @@ export class EventsApi extends Construct {
       dependsOn: [integration, methodResponse],
     });
     this.dependOn(integration, response);
-    this.fingerprint.push({ preflight: id, origin: this.allowOrigin, headers: CORS_ALLOW_HEADERS });
+    this.publish(method, methodResponse);
   }
 
-  /** A deployment snapshots the API: it must come after every integration and response exists. */
+  /**
+   * A deployment snapshots the API: it must come after every integration and
+   * response exists, and it is redone whenever one of them changes.
+   */
   private dependOn(...resources: TerraformResource[]): void {
     this.deployment.dependsOn = [...(this.deployment.dependsOn ?? []), ...resources.map((r) => dependable(r))];
+    this.publish(...resources);
+  }
+
+  /** Resources the stage serves only from a deployment: their configuration is hashed into its trigger. */
+  private publish(...resources: TerraformResource[]): void {
+    this.published.push(...resources);
   }
 
   /**
@@ -392,7 +414,7 @@ export class EventsApi extends Construct {
    */
   private cloudWatchAccountRole(namePrefix: string, accountId: string): ApiGatewayAccount {
     const role = serviceRole(this, 'cloudwatch-role', `${namePrefix}-apigateway-logs`, 'apigateway.amazonaws.com');
-    const logGroups = `arn:aws:logs:${this.region}:${accountId}:log-group:/aws/apigateway/${PROJECT}-*`;
+    const logGroups = `arn:${this.partition}:logs:${this.region}:${accountId}:log-group:/aws/apigateway/${PROJECT}-*`;
     new IamRolePolicy(this, 'cloudwatch-policy', {
       role: role.id,
       name: 'write-access-logs',
@@ -407,27 +429,40 @@ export class EventsApi extends Construct {
           sid: 'FindAccessLogGroups',
           effect: 'Allow',
           actions: ['logs:DescribeLogGroups'],
-          resources: [`arn:aws:logs:${this.region}:${accountId}:log-group:*`],
+          resources: [`arn:${this.partition}:logs:${this.region}:${accountId}:log-group:*`],
         },
       ]).json,
     });
-    return new ApiGatewayAccount(this, 'account', { cloudwatchRoleArn: role.arn });
+    // reset_on_delete: destroying the owner clears the setting instead of leaving it on a deleted role.
+    return new ApiGatewayAccount(this, 'account', { cloudwatchRoleArn: role.arn, resetOnDelete: true });
   }
 }
 
-/** One JSON object per request; no bodies, no headers (they may carry API keys). */
-const ACCESS_LOG_FORMAT = {
-  requestId: '$context.requestId',
-  ip: '$context.identity.sourceIp',
-  requestTime: '$context.requestTime',
-  httpMethod: '$context.httpMethod',
-  resourcePath: '$context.resourcePath',
-  status: '$context.status',
-  responseLength: '$context.responseLength',
-  integrationStatus: '$context.integration.status',
-  integrationLatency: '$context.integration.latency',
-  responseLatency: '$context.responseLatency',
-  errorMessage: '$context.error.message',
-  validationError: '$context.error.validationErrorString',
-  apiKeyId: '$context.identity.apiKeyId',
-};
+/**
+ * One JSON object per request; no bodies, no headers (they may carry API keys).
+ * Inside quotes only variables whose values never hold a quote or backslash
+ * (ids, numbers, methods, paths of declared resources, IPs; numbers quoted too,
+ * because a missing value is logged as `-`); the error message
+ * in the form API Gateway quotes and escapes itself (`messageString`). Not
+ * `validationErrorString`: it has no quoted form and repeats the rejected
+ * value verbatim (API Gateway Developer Guide, "Variables for access logging").
+ */
+const ACCESS_LOG_FIELDS: ReadonlyArray<readonly [string, string, 'quoted' | 'raw']> = [
+  ['requestId', '$context.requestId', 'quoted'],
+  ['ip', '$context.identity.sourceIp', 'quoted'],
+  ['requestTime', '$context.requestTime', 'quoted'],
+  ['httpMethod', '$context.httpMethod', 'quoted'],
+  ['resourcePath', '$context.resourcePath', 'quoted'],
+  ['status', '$context.status', 'quoted'],
+  ['responseLength', '$context.responseLength', 'quoted'],
+  ['integrationStatus', '$context.integration.status', 'quoted'],
+  ['integrationLatency', '$context.integration.latency', 'quoted'],
+  ['responseLatency', '$context.responseLatency', 'quoted'],
+  ['errorType', '$context.error.responseType', 'quoted'],
+  ['errorMessage', '$context.error.messageString', 'raw'],
+  ['apiKeyId', '$context.identity.apiKeyId', 'quoted'],
+];
+
+export function accessLogFormat(): string {
+  return `{${ACCESS_LOG_FIELDS.map(([name, variable, form]) => (form === 'quoted' ? `"${name}":"${variable}"` : `"${name}":${variable}`)).join(',')}}`;
+}

@@ -13,10 +13,14 @@ export function policyDocument(scope: Construct, id: string, statements: Stateme
   return new DataAwsIamPolicyDocument(scope, id, { statement: statements });
 }
 
-/** A role only the given AWS service may assume. */
-export function serviceRole(scope: Construct, id: string, name: string, service: string): IamRole {
+/**
+ * A role only the given AWS service may assume. `conditions` guard against the
+ * confused deputy; pass only keys the service documents that it supplies when
+ * it assumes the role (a condition it does not supply makes the role unusable).
+ */
+export function serviceRole(scope: Construct, id: string, name: string, service: string, conditions?: Statement['condition']): IamRole {
   const trust = policyDocument(scope, `${id}-trust`, [
-    { effect: 'Allow', actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: [service] }] },
+    { effect: 'Allow', actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: [service] }], condition: conditions },
   ]);
   return new IamRole(scope, id, { name, assumeRolePolicy: trust.json });
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod/mini';
 import type { FamilyDefinition } from '../handlers/runtime/family.js';
+import { boundFreeForm } from './model-bounds.js';
 
 /** PutRecords accepts at most 500 records per call. */
 export const MAX_BATCH_RECORDS = 500;
@@ -12,7 +13,7 @@ export type JsonSchema = Record<string, unknown>;
  * same definition.
  */
 export function eventModel(family: FamilyDefinition): JsonSchema {
-  return z.toJSONSchema(family.schema, { target: 'draft-4', io: 'input' }) as JsonSchema;
+  return boundFreeForm(z.toJSONSchema(family.schema, { target: 'draft-4', io: 'input' }) as JsonSchema);
 }
 
 /** Request model of the batch route: `{"records": [event, ...]}` with 1..500 events. */

@@ -8,20 +8,24 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { CloudwatchEventBus } from '@cdktf/provider-aws/lib/cloudwatch-event-bus/index.js';
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias/index.js';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key/index.js';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic/index.js';
 import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy/index.js';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription/index.js';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
+import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
 import { Fn, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { PipelineDeployment } from './deployment.js';
 import { PROJECT, prefix, type EnvironmentConfig } from './environments.js';
 import type { EventFamily } from './event-family.js';
 import { EventsApi } from './events-api.js';
-import { denyInsecureTransport, policyDocument } from './iam.js';
+import { denyInsecureTransport, policyDocument, type Statement } from './iam.js';
 
 /** Attribute of every table item holding its expiry (epoch seconds). */
 export const TTL_ATTRIBUTE = 'expiresAt';
@@ -37,13 +41,33 @@ export function offlinePlan(): boolean {
 /** AWS's documentation example account; only ever used by an offline plan. */
 const OFFLINE_ACCOUNT_ID = '123456789012';
 
+/** SQS's longest retention: a message nobody has looked at yet must outlive any investigation. */
+export const FOURTEEN_DAYS = 14 * 24 * 3600;
+
+/** Who publishes to a topic, and the conditions that service documents it supplies to SNS. */
+interface TopicPublisher {
+  readonly service: string;
+  readonly conditions: NonNullable<Statement['condition']>;
+}
+
 export class PipelineStack extends TerraformStack {
   readonly environment: EnvironmentConfig;
   /** `event-flow-<env>`: the prefix of every resource name. */
   readonly namePrefix: string;
   readonly accountId: string;
+  /** `aws`, `aws-cn` or `aws-us-gov`, from data.aws_partition: every ARN this stack writes starts with it. */
+  readonly partition: string;
   readonly metricsNamespace: string;
+  /** Encrypts event data: dead-letter queues, archives and (where chosen) streams. Only IAM roles use it. */
   readonly key: KmsKey;
+  /**
+   * Encrypts notifications only (the alarm and alert topics and the alert-delivery
+   * queue), so the services that publish them can be let in without conditions
+   * they do not supply, and still reach no event data.
+   */
+  readonly notificationKey: KmsKey;
+  /** Alerts EventBridge could not deliver to the alerts topic, kept for 14 days. */
+  readonly alertDeliveryQueue: SqsQueue;
   readonly table: DynamodbTable;
   readonly alertBus: CloudwatchEventBus;
   readonly alertTopic: SnsTopic;
@@ -71,15 +95,30 @@ export class PipelineStack extends TerraformStack {
     this.configureBackend();
 
     this.accountId = offline ? OFFLINE_ACCOUNT_ID : new DataAwsCallerIdentity(this, 'caller').accountId;
+    this.partition = new DataAwsPartition(this, 'partition').partition;
 
     this.key = new KmsKey(this, 'key', {
-      description: `${namePrefix}: dead-letter queues, topics, archives and (where chosen) streams`,
+      description: `${namePrefix}: dead-letter queues, archives and (where chosen) streams`,
       enableKeyRotation: true,
       // The longest window: a key deleted by mistake can be recovered for 30 days.
       deletionWindowInDays: 30,
-      policy: this.keyPolicy(),
+      policy: this.keyPolicy('key-policy', []),
     });
     new KmsAlias(this, 'key-alias', { name: `alias/${namePrefix}`, targetKeyId: this.key.keyId });
+    this.notificationKey = new KmsKey(this, 'notification-key', {
+      description: `${namePrefix}: alarm and alert topics, and alerts EventBridge could not deliver`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 30,
+      policy: this.keyPolicy('notification-key-policy', [
+        // The statement of the SNS Developer Guide, "Enable compatibility between event sources from AWS
+        // services and encrypted topics", one per publishing service. No aws:SourceAccount/aws:SourceArn:
+        // EventBridge does not supply them to KMS when it publishes to an encrypted topic, so such a condition
+        // silently drops every alert. The scope is the key itself: it encrypts notifications and nothing else.
+        this.serviceUsesKey('CloudWatchAlarmsPublishToAlarmTopic', 'cloudwatch.amazonaws.com'),
+        this.serviceUsesKey('EventBridgeDeliversAlerts', 'events.amazonaws.com'),
+      ]),
+    });
+    new KmsAlias(this, 'notification-key-alias', { name: `alias/${namePrefix}-notifications`, targetKeyId: this.notificationKey.keyId });
 
     const tableName = namePrefix;
     this.table = new DynamodbTable(this, 'table', {
@@ -103,27 +142,48 @@ export class PipelineStack extends TerraformStack {
     this.alertBus = new CloudwatchEventBus(this, 'alert-bus', { name: busName });
     this.deploymentNames = { tableName, alertBusName: busName };
 
-    this.alarmTopic = this.topic('alarm-topic', `${namePrefix}-alarms`, 'cloudwatch.amazonaws.com');
-    this.alertTopic = this.topic('alert-topic', `${namePrefix}-alerts`, 'events.amazonaws.com');
+    this.alarmTopic = this.topic('alarm-topic', `${namePrefix}-alarms`, {
+      service: 'cloudwatch.amazonaws.com',
+      // CloudWatch documents both keys for alarm actions (confused-deputy prevention for SNS topics).
+      conditions: [
+        { test: 'StringEquals', variable: 'aws:SourceAccount', values: [this.accountId] },
+        {
+          test: 'ArnLike',
+          variable: 'aws:SourceArn',
+          values: [`arn:${this.partition}:cloudwatch:${environment.region}:${this.accountId}:alarm:${namePrefix}-*`],
+        },
+      ],
+    });
 
+    const ruleName = `${namePrefix}-alerts-to-sns`;
     const rule = new CloudwatchEventRule(this, 'alert-rule', {
-      name: `${namePrefix}-alerts-to-sns`,
+      name: ruleName,
       description: 'Every alert and malformed-event notice the processors publish goes to the alerts topic.',
       eventBusName: this.alertBus.name,
       // Matching on the account matches every event on this bus: the bus only carries alerts.
       // jsonencode() rather than JSON.stringify: the account id is a Terraform reference.
       eventPattern: Fn.jsonencode({ account: [this.accountId] }),
     });
+    // EventBridge puts the rule's ARN in aws:SourceArn when it publishes to SNS or sends to SQS
+    // (EventBridge User Guide, "Using resource-based policies for Amazon EventBridge").
+    const fromAlertRule = [{ test: 'ArnEquals', variable: 'aws:SourceArn', values: [rule.arn] }];
+    this.alertTopic = this.topic('alert-topic', `${namePrefix}-alerts`, { service: 'events.amazonaws.com', conditions: fromAlertRule });
+    this.alertDeliveryQueue = this.alertDeliveryDeadLetterQueue(`${namePrefix}-alert-delivery-dlq`, fromAlertRule);
     new CloudwatchEventTarget(this, 'alert-target', {
       rule: rule.name,
       eventBusName: this.alertBus.name,
       arn: this.alertTopic.arn,
+      // EventBridge's defaults, stated: retried for 24 hours (185 attempts), then kept in the queue.
+      retryPolicy: { maximumEventAgeInSeconds: 86_400, maximumRetryAttempts: 185 },
+      deadLetterConfig: { arn: this.alertDeliveryQueue.arn },
     });
+    this.alertDeliveryAlarms(busName, ruleName, this.alertDeliveryQueue.name);
 
     this.api = new EventsApi(this, 'api', {
       environment,
       namePrefix,
       accountId: this.accountId,
+      partition: this.partition,
       alarmTopicArn: this.alarmTopic.arn,
     });
 
@@ -181,43 +241,40 @@ export class PipelineStack extends TerraformStack {
   }
 
   /**
-   * The environment key's policy. Key policies are the one place where
-   * Resource "*" is required (it means "this key"); the account keeps
-   * administration through IAM, and the two services that publish to the
-   * encrypted topics may use the key for exactly that.
+   * A key policy: the account administers the key through IAM (the AWS default
+   * key policy; without it the key becomes unmanageable), plus the given service
+   * statements. Key policies are the one place where Resource "*" is required:
+   * it means "this key".
    */
-  private keyPolicy(): string {
-    return policyDocument(this, 'key-policy', [
+  private keyPolicy(id: string, services: Statement[]): string {
+    return policyDocument(this, id, [
       {
         sid: 'AccountAdministersKeyThroughIam',
         effect: 'Allow',
-        principals: [{ type: 'AWS', identifiers: [`arn:aws:iam::${this.accountId}:root`] }],
+        principals: [{ type: 'AWS', identifiers: [`arn:${this.partition}:iam::${this.accountId}:root`] }],
         actions: ['kms:*'],
         resources: ['*'],
       },
-      {
-        sid: 'AlarmsAndAlertsPublishToEncryptedTopics',
-        effect: 'Allow',
-        principals: [{ type: 'Service', identifiers: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] }],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: ['*'],
-        condition: [{ test: 'StringEquals', variable: 'aws:SourceAccount', values: [this.accountId] }],
-      },
+      ...services,
     ]).json;
   }
 
-  private topic(id: string, name: string, publisher: string): SnsTopic {
-    const topic = new SnsTopic(this, id, { name, kmsMasterKeyId: this.key.arn });
+  private serviceUsesKey(sid: string, service: string): Statement {
+    return { sid, effect: 'Allow', principals: [{ type: 'Service', identifiers: [service] }], actions: ['kms:Decrypt', 'kms:GenerateDataKey*'], resources: ['*'] };
+  }
+
+  private topic(id: string, name: string, publisher: TopicPublisher): SnsTopic {
+    const topic = new SnsTopic(this, id, { name, kmsMasterKeyId: this.notificationKey.arn });
     new SnsTopicPolicy(this, `${id}-policy`, {
       arn: topic.arn,
       policy: policyDocument(this, `${id}-policy-document`, [
         {
           sid: 'ServicePublishes',
           effect: 'Allow',
-          principals: [{ type: 'Service', identifiers: [publisher] }],
+          principals: [{ type: 'Service', identifiers: [publisher.service] }],
           actions: ['sns:Publish'],
           resources: [topic.arn],
-          condition: [{ test: 'StringEquals', variable: 'aws:SourceAccount', values: [this.accountId] }],
+          condition: publisher.conditions,
         },
         denyInsecureTransport(['sns:Publish', 'sns:Subscribe'], [topic.arn]),
       ]).json,
@@ -226,5 +283,63 @@ export class PipelineStack extends TerraformStack {
       new SnsTopicSubscription(this, `${id}-email`, { topicArn: topic.arn, protocol: 'email', endpoint: this.environment.alertEmail });
     }
     return topic;
+  }
+
+  /** The queue EventBridge sends an alert to when the topic refused it or stayed unreachable for 24 hours. */
+  private alertDeliveryDeadLetterQueue(name: string, fromAlertRule: NonNullable<Statement['condition']>): SqsQueue {
+    const queue = new SqsQueue(this, 'alert-delivery-dlq', {
+      name,
+      messageRetentionSeconds: FOURTEEN_DAYS,
+      kmsMasterKeyId: this.notificationKey.arn,
+      kmsDataKeyReusePeriodSeconds: 300,
+    });
+    new SqsQueuePolicy(this, 'alert-delivery-dlq-policy', {
+      queueUrl: queue.url,
+      policy: policyDocument(this, 'alert-delivery-dlq-policy-document', [
+        {
+          sid: 'AlertRuleSendsUndelivered',
+          effect: 'Allow',
+          principals: [{ type: 'Service', identifiers: ['events.amazonaws.com'] }],
+          actions: ['sqs:SendMessage'],
+          resources: [queue.arn],
+          condition: fromAlertRule,
+        },
+        denyInsecureTransport(['sqs:*'], [queue.arn]),
+      ]).json,
+    });
+    return queue;
+  }
+
+  /** Nobody reads the DLQ unprompted: a failed delivery and a non-empty queue each page the alarm topic. */
+  private alertDeliveryAlarms(busName: string, ruleName: string, queueName: string): void {
+    const common = {
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+      alarmActions: [this.alarmTopic.arn],
+      okActions: [this.alarmTopic.arn],
+    };
+    new CloudwatchMetricAlarm(this, 'alarm-alert-delivery-failed', {
+      ...common,
+      alarmName: `${this.namePrefix}-alert-delivery-failed`,
+      alarmDescription: 'EventBridge could not deliver alerts to the alerts topic (they go to the alert-delivery DLQ).',
+      namespace: 'AWS/Events',
+      metricName: 'FailedInvocations',
+      // Rules on a custom bus report per bus and rule.
+      dimensions: { EventBusName: busName, RuleName: ruleName },
+      statistic: 'Sum',
+    });
+    new CloudwatchMetricAlarm(this, 'alarm-alert-delivery-dlq-depth', {
+      ...common,
+      alarmName: `${this.namePrefix}-alert-delivery-dlq-depth`,
+      alarmDescription: 'Alerts wait in the alert-delivery DLQ: read them there, fix the topic, redrive.',
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: queueName },
+      statistic: 'Maximum',
+      period: 60,
+    });
   }
 }

@@ -31,6 +31,15 @@ beforeAll(() => {
   for (const stack of stacks) tf[stack.environment.name] = synthJson(stack);
 });
 
+/** The environment's data key (alias `alias/event-flow-<env>`) or its notification key (`…-notifications`). */
+function keyByAlias(t: TfJson, alias: string): [string, Block] {
+  const [, a] = named(t, 'aws_kms_alias', alias);
+  const id = /aws_kms_key\.([^.]+)\.key_id/.exec(a.target_key_id)![1]!;
+  return [id, t.resource.aws_kms_key![id]!];
+}
+
+const apiKeyRequired = (env: EnvironmentName) => ENVIRONMENTS[env].api.authentication.type === 'api-key';
+
 const cases = ENVIRONMENT_NAMES.flatMap((env) => FAMILIES.map((family) => ({ env, family, name: `event-flow-${env}-${family.name}` })));
 
 describe('stacks', () => {
@@ -85,8 +94,9 @@ describe('stacks', () => {
 
   it.each(ENVIRONMENT_NAMES)('%s: alert bus → rule → encrypted alerts topic; encrypted alarm topic; rotating key', (env) => {
     const t = tf[env];
-    const [keyId, key] = one(t, 'aws_kms_key', () => true);
+    const [keyId, key] = keyByAlias(t, `alias/event-flow-${env}-notifications`);
     expect(key.enable_key_rotation).toBe(true);
+    expect(keyByAlias(t, `alias/event-flow-${env}`)[1].enable_key_rotation).toBe(true);
     const [busId] = named(t, 'aws_cloudwatch_event_bus', `event-flow-${env}-alerts`);
     const [alertsId, alerts] = named(t, 'aws_sns_topic', `event-flow-${env}-alerts`);
     const [, alarms] = named(t, 'aws_sns_topic', `event-flow-${env}-alarms`);
@@ -116,7 +126,7 @@ describe.each(cases)('$name', ({ env, family, name }) => {
     const [, stream] = named(t(), 'aws_kinesis_stream', name);
     expect(stream.encryption_type).toBe('KMS');
     if (config.stream.customerKey) {
-      const [keyId] = one(t(), 'aws_kms_key', () => true);
+      const [keyId] = keyByAlias(t(), `alias/event-flow-${env}`);
       expect(stream.kms_key_id).toBe(ref('aws_kms_key', keyId, 'arn'));
     } else {
       expect(stream.kms_key_id).toBe('alias/aws/kinesis');
@@ -127,9 +137,9 @@ describe.each(cases)('$name', ({ env, family, name }) => {
     expect(stream.tags).toEqual({ family: family.name });
   });
 
-  it('processor: nodejs22.x, the bundle zip, the contract environment, a log group with finite retention', () => {
+  it('processor: the environment\'s runtime, the bundle zip, the contract environment, a log group with finite retention', () => {
     const [, fn] = named(t(), 'aws_lambda_function', name, 'function_name');
-    expect(fn.runtime).toBe('nodejs22.x');
+    expect(fn.runtime).toBe(config.processor.runtime);
     expect(fn.handler).toBe('index.handler');
     expect(fn.filename).toMatch(new RegExp(`^assets/${family.name}_bundle_[0-9A-F]+/[0-9a-f]{64}/${family.name}-[0-9a-f]{16}\\.zip$`));
     expect(fn.source_code_hash).toBe(`\${filebase64sha256("${fn.filename}")}`);
@@ -147,7 +157,9 @@ describe.each(cases)('$name', ({ env, family, name }) => {
     });
     expect(fn.memory_size).toBe(config.processor.memorySize);
     expect(fn.timeout).toBe(config.processor.timeoutSeconds);
-    expect(fn.reserved_concurrent_executions).toBe(config.processor.reservedConcurrency);
+    expect(fn.reserved_concurrent_executions).toBe(
+      config.processor.reserveConcurrency ? config.stream.shardCount * config.eventSource.parallelizationFactor : undefined,
+    );
     expect(fn.tracing_config).toEqual(config.processor.tracing ? { mode: 'Active' } : undefined);
     const [logId, logs] = named(t(), 'aws_cloudwatch_log_group', `/aws/lambda/${name}`);
     expect(logs.retention_in_days).toBe(config.processor.logRetentionDays);
@@ -175,7 +187,7 @@ describe.each(cases)('$name', ({ env, family, name }) => {
 
   it('dead-letter queue: customer-key encrypted, 14 days, policy denying non-TLS access', () => {
     const [dlqId, dlq] = named(t(), 'aws_sqs_queue', `${name}-dlq`);
-    const [keyId] = one(t(), 'aws_kms_key', () => true);
+    const [keyId] = keyByAlias(t(), `alias/event-flow-${env}`);
     expect(dlq.kms_master_key_id).toBe(ref('aws_kms_key', keyId, 'arn'));
     expect(dlq.message_retention_seconds).toBe(14 * 24 * 3600);
     const [, policy] = one(t(), 'aws_sqs_queue_policy', (b) => b.queue_url === ref('aws_sqs_queue', dlqId, 'url'));
@@ -263,13 +275,13 @@ describe.each(cases)('$name', ({ env, family, name }) => {
       const [methodId, method] = one(t(), 'aws_api_gateway_method', (b) => b.resource_id === resourceRef && b.http_method === 'POST');
       const onPost = (b: Block) => b.resource_id === resourceRef && b.http_method === ref('aws_api_gateway_method', methodId, 'http_method');
       expect(method.request_validator_id).toBe(ref('aws_api_gateway_request_validator', validatorId, 'id'));
-      expect(method.api_key_required).toBe(config.api.apiKeyRequired);
+      expect(method.api_key_required).toBe(apiKeyRequired(env));
       const [modelId] = named(t(), 'aws_api_gateway_model', r.model);
       expect(method.request_models).toEqual({ 'application/json': ref('aws_api_gateway_model', modelId, 'name') });
 
       const [, integration] = one(t(), 'aws_api_gateway_integration', (b) => onPost(b) && b.type === 'AWS');
       expect(integration).toMatchObject({
-        uri: `arn:aws:apigateway:${config.region}:kinesis:action/${r.action}`,
+        uri: `arn:\${data.aws_partition.partition.partition}:apigateway:${config.region}:kinesis:action/${r.action}`,
         integration_http_method: 'POST',
         passthrough_behavior: 'NEVER',
         request_parameters: { 'integration.request.header.Content-Type': "'application/x-amz-json-1.1'" },
@@ -323,7 +335,9 @@ describe.each(ENVIRONMENT_NAMES)('%s API', (env) => {
     const [logId, logs] = one(t, 'aws_cloudwatch_log_group', (b) => String(b.name).startsWith('/aws/apigateway/'));
     expect(logs.retention_in_days).toBe(config.api.accessLogRetentionDays);
     expect(stage.access_log_settings.destination_arn).toBe(ref('aws_cloudwatch_log_group', logId, 'arn'));
-    expect(JSON.parse(fromTfLiteral(stage.access_log_settings.format))).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    // messageString is written unquoted: API Gateway quotes it (see modules/deployability.test.ts, finding 6).
+    const format = fromTfLiteral(stage.access_log_settings.format).replace('$context.error.messageString', '"message"');
+    expect(JSON.parse(format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status', errorMessage: 'message' });
     const [, settings] = one(t, 'aws_api_gateway_method_settings', () => true);
     expect(settings.stage_name).toBe(ref('aws_api_gateway_stage', stageId, 'stage_name'));
     expect(settings.method_path).toBe('*/*');
@@ -361,12 +375,14 @@ describe.each(ENVIRONMENT_NAMES)('%s API', (env) => {
     });
   });
 
-  it(`API keys and a usage plan ${config.api.apiKeyRequired ? 'are' : 'are not'} required`, () => {
+  it(`API keys and usage plans ${apiKeyRequired(env) ? 'are' : 'are not'} required`, () => {
     const t = tf[env];
-    expect(resources(t, 'aws_api_gateway_usage_plan').length).toBe(config.api.apiKeyRequired ? 1 : 0);
-    expect(resources(t, 'aws_api_gateway_api_key').length).toBe(config.api.apiKeyRequired ? 1 : 0);
+    const auth = config.api.authentication;
+    const clients = auth.type === 'api-key' ? auth.clients.length : 0;
+    expect(resources(t, 'aws_api_gateway_usage_plan').length).toBe(clients);
+    expect(resources(t, 'aws_api_gateway_api_key').length).toBe(clients);
     for (const [, method] of resources(t, 'aws_api_gateway_method').filter(([, b]) => b.http_method === 'POST')) {
-      expect(method.api_key_required).toBe(config.api.apiKeyRequired);
+      expect(method.api_key_required).toBe(apiKeyRequired(env));
     }
   });
 
@@ -566,10 +582,16 @@ const ALLOW_LIST: readonly Allowed[] = [
     why: 'A KMS key policy: "*" means this key. Without the account statement the key becomes unmanageable (AWS default key policy).',
   },
   {
-    sid: 'AlarmsAndAlertsPublishToEncryptedTopics',
-    actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    sid: 'CloudWatchAlarmsPublishToAlarmTopic',
+    actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
     resources: ['*'],
-    why: 'A KMS key policy: "*" means this key; limited to CloudWatch and EventBridge from this account.',
+    why: 'A KMS key policy: "*" means this key, which encrypts notifications only (SNS guide, encrypted topics and AWS event sources).',
+  },
+  {
+    sid: 'EventBridgeDeliversAlerts',
+    actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+    resources: ['*'],
+    why: 'A KMS key policy: "*" means this key, which encrypts notifications only; EventBridge supplies no source keys to KMS.',
   },
 ];
 
