@@ -6,8 +6,6 @@
  */
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { CloudwatchEventBus } from '@cdktf/provider-aws/lib/cloudwatch-event-bus/index.js';
-import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
-import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias/index.js';
@@ -17,6 +15,7 @@ import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy/index.j
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription/index.js';
 import { Fn, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
+import { routeAlertsToTopic } from './alert-routing.js';
 import type { PipelineDeployment } from './deployment.js';
 import { PROJECT, prefix, type EnvironmentConfig } from './environments.js';
 import type { EventFamily } from './event-family.js';
@@ -73,7 +72,7 @@ export class PipelineStack extends TerraformStack {
     this.accountId = offline ? OFFLINE_ACCOUNT_ID : new DataAwsCallerIdentity(this, 'caller').accountId;
 
     this.key = new KmsKey(this, 'key', {
-      description: `${namePrefix}: dead-letter queues, topics, archives and (where chosen) streams`,
+      description: `${namePrefix}: failure records, topics, archives and (where chosen) streams`,
       enableKeyRotation: true,
       // The longest window: a key deleted by mistake can be recovered for 30 days.
       deletionWindowInDays: 30,
@@ -106,19 +105,7 @@ export class PipelineStack extends TerraformStack {
     this.alarmTopic = this.topic('alarm-topic', `${namePrefix}-alarms`, 'cloudwatch.amazonaws.com');
     this.alertTopic = this.topic('alert-topic', `${namePrefix}-alerts`, 'events.amazonaws.com');
 
-    const rule = new CloudwatchEventRule(this, 'alert-rule', {
-      name: `${namePrefix}-alerts-to-sns`,
-      description: 'Every alert and malformed-event notice the processors publish goes to the alerts topic.',
-      eventBusName: this.alertBus.name,
-      // Matching on the account matches every event on this bus: the bus only carries alerts.
-      // jsonencode() rather than JSON.stringify: the account id is a Terraform reference.
-      eventPattern: Fn.jsonencode({ account: [this.accountId] }),
-    });
-    new CloudwatchEventTarget(this, 'alert-target', {
-      rule: rule.name,
-      eventBusName: this.alertBus.name,
-      arn: this.alertTopic.arn,
-    });
+    routeAlertsToTopic(this, { namePrefix, busName: this.alertBus.name, accountId: this.accountId, topicArn: this.alertTopic.arn });
 
     this.api = new EventsApi(this, 'api', {
       environment,

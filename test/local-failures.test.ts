@@ -62,7 +62,7 @@ function withProbe(dev: PipelineDeployment): PipelineDeployment {
       parallelizationFactor: 1,
       reportBatchItemFailures: true,
     },
-    deadLetterQueueName: `${dev.project}-${dev.environment}-local_probe-dlq`,
+    failureRetentionDays: 14,
   };
   // The same handler on a second stream whose records expire after 1 s (AWS's minimum is 60 s; the poller does not care).
   const aging: FamilyDeployment = {

@@ -1,0 +1,85 @@
+/**
+ * What of the alert bus leaves the system: the rules that forward alerts to
+ * the alerts topic (and so to its e-mail subscribers). Business alerts go as
+ * they are; a MalformedEvent carries the raw record (up to 32 KiB of
+ * `raw_data`), so it goes through an input transformer that keeps only a
+ * pointer to the record (its malformed-sink table key and its stream
+ * position), never the data.
+ */
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
+import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
+import { Fn } from 'cdktf';
+import type { Construct } from 'constructs';
+import { tfLiteral } from './iam.js';
+
+export const MALFORMED_ALERT_TYPE = 'MalformedEvent';
+
+/**
+ * Input paths of the MalformedEvent notice. Only identifiers, enums and
+ * numbers: EventBridge inserts a path's value verbatim, so free text (the
+ * message, the schema issues) could break the template's JSON.
+ */
+export const MALFORMED_NOTICE_PATHS: Readonly<Record<string, string>> = {
+  alertId: '$.detail.alert_id',
+  alertType: '$.detail.alert_type',
+  severity: '$.detail.severity',
+  family: '$.detail.family',
+  timestamp: '$.detail.timestamp',
+  reason: '$.detail.details.reason',
+  rawLength: '$.detail.details.raw_length',
+  record: '$.detail.details.record_key',
+  source: '$.detail.source',
+};
+
+/**
+ * The notice: strings in quotes, objects and numbers bare (EventBridge's
+ * InputTemplate rules, "Amazon EventBridge input transformation",
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html).
+ */
+export const MALFORMED_NOTICE_TEMPLATE = [
+  '{',
+  '"alert_id": "<alertId>",',
+  '"alert_type": "<alertType>",',
+  '"severity": "<severity>",',
+  '"family": "<family>",',
+  '"timestamp": "<timestamp>",',
+  '"reason": "<reason>",',
+  '"raw_length": <rawLength>,',
+  '"record": <record>,',
+  '"source": <source>,',
+  '"note": "The raw record is kept in the table under record.pk / record.sk until it expires; it is not sent by e-mail."',
+  '}',
+].join('\n');
+
+export interface AlertRoutingProps {
+  readonly namePrefix: string;
+  readonly busName: string;
+  readonly accountId: string;
+  readonly topicArn: string;
+}
+
+export function routeAlertsToTopic(scope: Construct, props: AlertRoutingProps): { alerts: CloudwatchEventRule; malformed: CloudwatchEventRule } {
+  const { namePrefix, busName, accountId, topicArn } = props;
+  // jsonencode() rather than JSON.stringify: the account id is a Terraform reference.
+  const alerts = new CloudwatchEventRule(scope, 'alert-rule', {
+    name: `${namePrefix}-alerts-to-sns`,
+    description: 'Every alert the processors publish, except malformed-record notices, goes to the alerts topic as it is.',
+    eventBusName: busName,
+    eventPattern: Fn.jsonencode({ account: [accountId], 'detail-type': [{ 'anything-but': MALFORMED_ALERT_TYPE }] }),
+  });
+  new CloudwatchEventTarget(scope, 'alert-target', { rule: alerts.name, eventBusName: busName, arn: topicArn });
+
+  const malformed = new CloudwatchEventRule(scope, 'malformed-rule', {
+    name: `${namePrefix}-malformed-to-sns`,
+    description: 'Malformed-record notices go to the alerts topic as a pointer to the record, without its raw data.',
+    eventBusName: busName,
+    eventPattern: Fn.jsonencode({ account: [accountId], 'detail-type': [MALFORMED_ALERT_TYPE] }),
+  });
+  new CloudwatchEventTarget(scope, 'malformed-target', {
+    rule: malformed.name,
+    eventBusName: busName,
+    arn: topicArn,
+    inputTransformer: { inputPaths: { ...MALFORMED_NOTICE_PATHS }, inputTemplate: tfLiteral(MALFORMED_NOTICE_TEMPLATE) },
+  });
+  return { alerts, malformed };
+}
