@@ -27,7 +27,7 @@ import { buildApp } from '../main.js';
 import { MALFORMED_NOTICE_PATHS, MALFORMED_NOTICE_TEMPLATE } from './alert-routing.js';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, type EnvironmentName } from './environments.js';
 import { EventFamily } from './event-family.js';
-import { DEFAULT_FAILURE_RETENTION_DAYS, FAILURE_OBJECT_PREFIX } from './failure-destination.js';
+import { DEFAULT_FAILURE_RETENTION_DAYS, FAILURE_OBJECT_PREFIX, failureBucketPrefix } from './failure-destination.js';
 import { fromTfLiteral } from './iam.js';
 import { PipelineStack } from './pipeline-stack.js';
 import { named, one, policyDoc, ref, resources, synthJson, type Block, type TfJson } from './synth-helpers.js';
@@ -37,8 +37,7 @@ beforeAll(() => {
   for (const stack of buildApp(Testing.app())) tf[stack.environment.name] = synthJson(stack);
 });
 
-const bucketPrefix = (name: string) => `${name.replace(/_/g, '-')}-failures-`.slice(0, 37);
-const failureBucket = (t: TfJson, name: string) => one(t, 'aws_s3_bucket', (b) => b.bucket_prefix === bucketPrefix(name));
+const failureBucket = (t: TfJson, name: string) => one(t, 'aws_s3_bucket', (b) => b.bucket_prefix === failureBucketPrefix(name));
 const forBucket = (t: TfJson, type: string, bucketId: string) => one(t, type, (b) => b.bucket === ref('aws_s3_bucket', bucketId, 'id'))[1];
 
 const cases = ENVIRONMENT_NAMES.flatMap((env) => [userActivity, orders, payments, tutoring].map(({ name: family }) => ({ env, family, name: `event-flow-${env}-${family}` })));

@@ -39,6 +39,15 @@ export const DEFAULT_FAILURE_RETENTION_DAYS = 14;
 /** Where Lambda writes its objects (the documented key layout starts here). */
 export const FAILURE_OBJECT_PREFIX = 'aws/lambda/';
 
+/**
+ * The failure bucket's name prefix (the provider appends a unique suffix);
+ * redrive finds the bucket by it.
+ */
+export function failureBucketPrefix(name: string): string {
+  // Bucket names are global and have no underscores; 37 characters leave room for the provider's suffix.
+  return `${name.replace(/_/g, '-')}-failures-`.slice(0, 37);
+}
+
 export interface FailureDestinationProps {
   /** `<project>-<env>-<family>`: bucket prefix and alarm name. */
   readonly name: string;
@@ -69,8 +78,7 @@ export class FailureDestination extends Construct {
       throw new Error(`failure retention must be a whole number of days ≥ 1, got ${this.retentionDays}`);
     }
     const bucket = new S3Bucket(this, 'bucket', {
-      // Bucket names are global and have no underscores; the provider appends a unique suffix.
-      bucketPrefix: `${props.name.replace(/_/g, '-')}-failures-`.slice(0, 37),
+      bucketPrefix: failureBucketPrefix(props.name),
       // A bucket still holding failed records must not vanish with a `terraform destroy`.
       forceDestroy: false,
     });
