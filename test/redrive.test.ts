@@ -142,7 +142,7 @@ describe('npm run redrive (local mode)', () => {
     expect(objects()).toEqual([]);
     const items = await orderItems();
     expect(items.map((i) => i.pk).sort()).toEqual(orders.map((id) => `orders#order#${id}`).sort());
-    for (const item of items) expect(item).toMatchObject({ status: 'created', total_amount: 5 });
+    for (const item of items) expect(item).toMatchObject({ status: 'created', total_amount: '5' }) // scanAll leaves numbers as DynamoDB's strings;
   });
 
   it('a second redrive changes nothing, and a record already applied is not applied again', async () => {
