@@ -16,6 +16,7 @@ import { dynamoClient, kinesisClient, LOCAL_CREDENTIALS } from './aws.js';
 import { CheckpointStore } from './checkpoints.js';
 import { createTable, startDynamo } from './engines/dynamodb.js';
 import { endLeftoverEngine, startKinesis } from './engines/kinesis.js';
+import { failureFolder } from './failure-store.js';
 import { seededRandom, startThrottleProxy, type FaultOptions, type ThrottleProxy } from './faults.js';
 import { startGateway } from './gateway.js';
 import { Sandbox } from './invoker.js';
@@ -23,7 +24,8 @@ import { StreamPoller, type BatchReport, type PollerStats } from './poller.js';
 import { assertPortFree, waitUntil } from './ports.js';
 
 export type { FaultOptions } from './faults.js';
-export type { BatchReport, OnFailureRecord, PollerStats } from './poller.js';
+export type { BatchReport, PollerStats } from './poller.js';
+export type { FailureObject, OnFailureRecord, StoredFailure } from './failure-store.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 /** Account id the local engines use (kinesis-local's default). */
@@ -34,7 +36,7 @@ export interface StartLocalOptions {
   readonly port?: number;
   /** Fixed engine ports (npm start uses PORT+1..PORT+4 so CLI lines stay valid); free ports when absent. */
   readonly enginePorts?: { kinesis?: number; kinesisTls?: number; dynamodb?: number; alertSink?: number };
-  /** State folder (engines' data, checkpoints, DLQ files, logs). Default `<repo>/.local`. */
+  /** State folder (engines' data, checkpoints, failure objects, logs). Default `<repo>/.local`. */
   readonly stateDir?: string;
   /** Start from empty state. */
   readonly clean?: boolean;
@@ -81,7 +83,8 @@ export interface LocalPipeline {
   stats(): Record<string, PollerStats>;
   /** DynamoDB requests seen and throttled by the fault proxy. */
   faultStats(): { requests: number; throttled: number } | undefined;
-  dlqFile(family: string): string;
+  /** The family's on-failure destination (local/failure-store.ts reads it). */
+  failureFolder(family: string): string;
   /** Stops everything; resolves with when each part had stopped (ms from the call). */
   stop(): Promise<Record<string, number>>;
   /** Milliseconds from the call to "ready". */
@@ -130,7 +133,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   }
   writeFileSync(lockFile, String(process.pid));
   if (options.clean) {
-    for (const entry of ['kinesis', 'dynamodb', 'checkpoints.json', 'dlq', 'alerts.jsonl', 'logs']) rmSync(join(stateDir, entry), { recursive: true, force: true });
+    for (const entry of ['kinesis', 'dynamodb', 'checkpoints.json', 'failures', 'dlq', 'alerts.jsonl', 'logs']) rmSync(join(stateDir, entry), { recursive: true, force: true });
   }
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
   // Before the port checks: a kinesis-local left over by a killed run holds the Kinesis ports.
@@ -222,7 +225,6 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     const crashRate = faults.handlerCrashRate ?? 0;
 
     const checkpoints = new CheckpointStore(join(stateDir, 'checkpoints.json'));
-    const dlqFile = (family: string) => join(stateDir, 'dlq', `${family}.jsonl`);
     const pollers = new Map<string, StreamPoller>();
     for (const family of deployment.families) {
       const name = family.family.name;
@@ -233,7 +235,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
         accountId: LOCAL_ACCOUNT_ID,
         kinesis,
         checkpoints,
-        dlqFile: dlqFile(name),
+        stateDir,
         sandbox: () =>
           new Sandbox({
             deployment: family,
@@ -300,7 +302,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       dynamo,
       stats: () => Object.fromEntries([...pollers].map(([name, p]) => [name, { ...p.stats }])),
       faultStats: () => (proxy ? { ...proxy.stats } : undefined),
-      dlqFile,
+      failureFolder: (family: string) => failureFolder(stateDir, family),
       startupMs: Date.now() - t0,
       phases,
       stop: () => (stopped ??= stopAll()),

@@ -3,12 +3,11 @@
  * driven by the family's real `eventSource` settings: batch size, batching
  * window, starting position, checkpoints, partial batch responses
  * (ReportBatchItemFailures), bisect on function error, bounded retries with
- * backoff, maximum record age, and an on-failure destination with the record
- * shape Lambda sends to SQS.
+ * backoff, maximum record age, and an on-failure destination laid out as
+ * the S3 bucket Lambda writes (local/failure-store.ts): the failure record
+ * with the failed records' payload.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { dirname } from 'node:path';
 import {
   GetRecordsCommand,
   GetShardIteratorCommand,
@@ -19,6 +18,7 @@ import {
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { FamilyDeployment } from '../modules/deployment.js';
 import { CheckpointStore } from './checkpoints.js';
+import { failureObjectKey, localMappingUuid, writeFailureObject, type FailureObject, type OnFailureRecord } from './failure-store.js';
 import type { InvokeOutcome, Sandbox } from './invoker.js';
 
 export interface BatchReport {
@@ -37,21 +37,7 @@ export interface PollerStats {
   dlqRecords: number;
 }
 
-export interface OnFailureRecord {
-  requestContext: { requestId: string; functionArn: string; condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded'; approximateInvokeCount: number };
-  responseContext?: { statusCode: number; executedVersion: string; functionError?: string };
-  version: '1.0';
-  timestamp: string;
-  KinesisBatchInfo: {
-    shardId: string;
-    startSequenceNumber: string;
-    endSequenceNumber: string;
-    approximateArrivalOfFirstRecord: string;
-    approximateArrivalOfLastRecord: string;
-    batchSize: number;
-    streamArn: string;
-  };
-}
+export type { OnFailureRecord } from './failure-store.js';
 
 export interface StreamPollerOptions {
   readonly family: FamilyDeployment;
@@ -59,8 +45,8 @@ export interface StreamPollerOptions {
   readonly accountId: string;
   readonly kinesis: KinesisClient;
   readonly checkpoints: CheckpointStore;
-  /** On-failure destination: one JSON line per discarded batch. */
-  readonly dlqFile: string;
+  /** State folder holding the on-failure destination (`failures/<family>/aws/lambda/...`). */
+  readonly stateDir: string;
   readonly sandbox: (shardId: string) => Sandbox;
   readonly onBatch?: (report: BatchReport) => void;
   /** Sees every event before it is handed to the function (fidelity tests). */
@@ -93,6 +79,9 @@ function backoffMs(retry: number): number {
 
 export class StreamPoller {
   readonly streamArn: string;
+  readonly functionArn: string;
+  /** The mapping's UUID: the first part of every failure object's key. */
+  readonly mappingUuid: string;
   readonly stats: PollerStats = { invocations: 0, succeededRecords: 0, failedInvocations: 0, dlqRecords: 0 };
   private readonly abort = new AbortController();
   private readonly loops: Promise<void>[] = [];
@@ -100,6 +89,8 @@ export class StreamPoller {
 
   constructor(private readonly options: StreamPollerOptions) {
     this.streamArn = `arn:aws:kinesis:${options.region}:${options.accountId}:stream/${options.family.stream.name}`;
+    this.functionArn = `arn:aws:lambda:${options.region}:${options.accountId}:function:${options.family.processor.functionName}`;
+    this.mappingUuid = localMappingUuid(this.functionArn, this.streamArn);
   }
 
   async start(): Promise<string[]> {
@@ -287,7 +278,7 @@ class ShardPoller {
     const record: OnFailureRecord = {
       requestContext: {
         requestId: last?.requestId ?? randomUUID(),
-        functionArn: `arn:aws:lambda:${this.options.region}:${this.options.accountId}:function:${this.options.family.processor.functionName}`,
+        functionArn: this.parent.functionArn,
         condition,
         approximateInvokeCount: invokeCount,
       },
@@ -306,8 +297,10 @@ class ShardPoller {
         streamArn: this.parent.streamArn,
       },
     };
-    mkdirSync(dirname(this.options.dlqFile), { recursive: true });
-    appendFileSync(this.options.dlqFile, `${JSON.stringify(record)}\n`);
+    // As Lambda's S3 destination: the pointer and, in `payload`, the event the function was invoked with.
+    const body: FailureObject = { ...record, payload: this.event(batch) };
+    const failedAt = new Date(record.timestamp);
+    writeFailureObject(this.options.stateDir, this.options.family.family.name, failureObjectKey(this.parent.mappingUuid, this.shardId, failedAt), body);
     this.parent.stats.dlqRecords += batch.length;
   }
 

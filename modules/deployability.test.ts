@@ -38,6 +38,8 @@ const statementsOf = (t: TfJson, reference: string): Block[] => policyDoc(t, ref
 describe.each(ENVIRONMENT_NAMES)('finding 1 (%s): alerts reach the encrypted topic, and a failed delivery is kept and alarmed', (env) => {
   const t = () => tf[env];
   const alertTopic = () => named(t(), 'aws_sns_topic', `event-flow-${env}-alerts`);
+  const alertRuleArns = () =>
+    [`event-flow-${env}-alerts-to-sns`, `event-flow-${env}-malformed-to-sns`].map((rule) => ref('aws_cloudwatch_event_rule', named(t(), 'aws_cloudwatch_event_rule', rule)[0], 'arn'));
 
   it('the key of the alerts topic lets EventBridge use it with no source condition (EventBridge supplies none to KMS for SNS)', () => {
     const [, topic] = alertTopic();
@@ -60,19 +62,23 @@ describe.each(ENVIRONMENT_NAMES)('finding 1 (%s): alerts reach the encrypted top
     expect(users('aws_sqs_queue', 'kms_master_key_id')).toEqual([`event-flow-${env}-alert-delivery-dlq`]);
     expect(users('aws_kinesis_stream', 'kms_key_id')).toEqual([]);
     // The data key names no service principal at all: only IAM roles of this account use it.
-    const [, dlq] = named(t(), 'aws_sqs_queue', `event-flow-${env}-orders-dlq`);
-    expect(dlq.kms_master_key_id).not.toBe(notificationKey);
-    const dataKeyId = /aws_kms_key\.([^.]+)\.arn/.exec(dlq.kms_master_key_id)![1]!;
+    const [, sse] = resources(t(), 'aws_s3_bucket_server_side_encryption_configuration')[0]!;
+    const dataKeyArn = ((sse.rule as Block[])[0]!.apply_server_side_encryption_by_default as Block).kms_master_key_id as string;
+    expect(dataKeyArn).not.toBe(notificationKey);
+    const dataKeyId = /aws_kms_key\.([^.]+)\.arn/.exec(dataKeyArn)![1]!;
     const dataStatements = statementsOf(t(), t().resource.aws_kms_key![dataKeyId]!.policy);
     expect(dataStatements.flatMap((s) => (s.principals as Block[]).map((p) => p.type))).toEqual(['AWS']);
   });
 
-  it('the rule target has an encrypted dead-letter queue that only this rule may send to, and bounded retries', () => {
-    const [ruleId] = one(t(), 'aws_cloudwatch_event_rule', () => true);
-    const [, target] = one(t(), 'aws_cloudwatch_event_target', () => true);
+  it('each rule target has an encrypted dead-letter queue that only the alert rules may send to, and bounded retries', () => {
+    const ruleArns = alertRuleArns();
     const [dlqId, dlq] = named(t(), 'aws_sqs_queue', `event-flow-${env}-alert-delivery-dlq`);
-    expect(target.dead_letter_config).toEqual({ arn: ref('aws_sqs_queue', dlqId, 'arn') });
-    expect(target.retry_policy).toMatchObject({ maximum_event_age_in_seconds: 86_400, maximum_retry_attempts: 185 });
+    const targets = resources(t(), 'aws_cloudwatch_event_target');
+    expect(targets).toHaveLength(2);
+    for (const [, target] of targets) {
+      expect(target.dead_letter_config).toEqual({ arn: ref('aws_sqs_queue', dlqId, 'arn') });
+      expect(target.retry_policy).toMatchObject({ maximum_event_age_in_seconds: 86_400, maximum_retry_attempts: 185 });
+    }
     expect(dlq.kms_master_key_id).toMatch(/^\$\{aws_kms_key\./);
     expect(dlq.message_retention_seconds).toBe(14 * 24 * 3600);
     const [, queuePolicy] = one(t(), 'aws_sqs_queue_policy', (b) => b.queue_url === ref('aws_sqs_queue', dlqId, 'url'));
@@ -81,23 +87,25 @@ describe.each(ENVIRONMENT_NAMES)('finding 1 (%s): alerts reach the encrypted top
       principals: [{ type: 'Service', identifiers: ['events.amazonaws.com'] }],
       actions: ['sqs:SendMessage'],
       resources: [ref('aws_sqs_queue', dlqId, 'arn')],
-      condition: [{ test: 'ArnEquals', variable: 'aws:SourceArn', values: [ref('aws_cloudwatch_event_rule', ruleId, 'arn')] }],
+      condition: [{ test: 'ArnEquals', variable: 'aws:SourceArn', values: ruleArns }],
     });
     expect(statements.find((s) => s.sid === 'DenyInsecureTransport')).toBeDefined();
   });
 
-  it('alarms on the rule\'s FailedInvocations and on the dead-letter queue\'s depth, to the alarm topic', () => {
+  it('alarms on each rule\'s FailedInvocations and on the dead-letter queue\'s depth, to the alarm topic', () => {
     const [alarmTopicId] = named(t(), 'aws_sns_topic', `event-flow-${env}-alarms`);
-    const failed = named(t(), 'aws_cloudwatch_metric_alarm', `event-flow-${env}-alert-delivery-failed`, 'alarm_name')[1];
-    expect(failed).toMatchObject({
-      namespace: 'AWS/Events',
-      metric_name: 'FailedInvocations',
-      dimensions: { EventBusName: `event-flow-${env}-alerts`, RuleName: `event-flow-${env}-alerts-to-sns` },
-      statistic: 'Sum',
-      threshold: 0,
-      comparison_operator: 'GreaterThanThreshold',
-      alarm_actions: [ref('aws_sns_topic', alarmTopicId, 'arn')],
-    });
+    for (const rule of [`event-flow-${env}-alerts-to-sns`, `event-flow-${env}-malformed-to-sns`]) {
+      const failed = named(t(), 'aws_cloudwatch_metric_alarm', `${rule}-delivery-failed`, 'alarm_name')[1];
+      expect(failed).toMatchObject({
+        namespace: 'AWS/Events',
+        metric_name: 'FailedInvocations',
+        dimensions: { EventBusName: `event-flow-${env}-alerts`, RuleName: rule },
+        statistic: 'Sum',
+        threshold: 0,
+        comparison_operator: 'GreaterThanThreshold',
+        alarm_actions: [ref('aws_sns_topic', alarmTopicId, 'arn')],
+      });
+    }
     const depth = named(t(), 'aws_cloudwatch_metric_alarm', `event-flow-${env}-alert-delivery-dlq-depth`, 'alarm_name')[1];
     const [dlqId] = named(t(), 'aws_sqs_queue', `event-flow-${env}-alert-delivery-dlq`);
     expect(depth).toMatchObject({
@@ -109,15 +117,14 @@ describe.each(ENVIRONMENT_NAMES)('finding 1 (%s): alerts reach the encrypted top
     });
   });
 
-  it('the alerts topic policy lets exactly the alert rule publish (aws:SourceArn, which EventBridge supplies to SNS)', () => {
+  it('the alerts topic policy lets exactly the alert rules publish (aws:SourceArn, which EventBridge supplies to SNS)', () => {
     const [topicId, topic] = alertTopic();
-    const [ruleId] = one(t(), 'aws_cloudwatch_event_rule', () => true);
     const [, policy] = one(t(), 'aws_sns_topic_policy', (b) => b.arn === ref('aws_sns_topic', topicId, 'arn'));
     expect(topic).toBeDefined();
     expect(statementsOf(t(), policy.policy).find((s) => s.effect === 'Allow')).toMatchObject({
       principals: [{ type: 'Service', identifiers: ['events.amazonaws.com'] }],
       actions: ['sns:Publish'],
-      condition: [{ test: 'ArnEquals', variable: 'aws:SourceArn', values: [ref('aws_cloudwatch_event_rule', ruleId, 'arn')] }],
+      condition: [{ test: 'ArnEquals', variable: 'aws:SourceArn', values: alertRuleArns() }],
     });
   });
 });
@@ -260,7 +267,7 @@ describe('finding 8: least privilege and exposure', () => {
     expect(used.length).toBeGreaterThan(0);
     for (const [, role] of resources(tf[env], 'aws_iam_role').filter(([, r]) => String(r.name).endsWith('-processor'))) {
       const [roleId] = named(tf[env], 'aws_iam_role', role.name);
-      const [, policy] = one(tf[env], 'aws_iam_role_policy', (b) => b.role === ref('aws_iam_role', roleId, 'id'));
+      const [, policy] = one(tf[env], 'aws_iam_role_policy', (b) => b.role === ref('aws_iam_role', roleId, 'id') && b.name === 'processor');
       const dynamo = statementsOf(tf[env], policy.policy).flatMap((s) => (s.actions as string[]).filter((a) => a.startsWith('dynamodb:')));
       expect(dynamo.map((a) => a.slice('dynamodb:'.length)).sort(), role.name).toEqual(used);
     }

@@ -44,7 +44,8 @@ export interface FamilyDeployment {
   readonly stream: StreamSettings;
   readonly processor: ProcessorSettings;
   readonly eventSource: EventSourceSettings;
-  readonly deadLetterQueueName: string;
+  /** Days the on-failure destination keeps failed records (with their payload); malformed items expire as late. */
+  readonly failureRetentionDays: number;
 }
 
 export interface ApiSettings {

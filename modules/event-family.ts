@@ -1,7 +1,7 @@
 /**
  * THE module: everything one event family needs in one environment. A family
  * is one `new EventFamily(stack, { family })` line; the stream, processor,
- * mapping, dead-letter queue, alarms, optional archive and the API routes
+ * mapping, failure destination, alarms, optional archive and the API routes
  * follow from its definition and the environment's defaults.
  */
 import { existsSync } from 'node:fs';
@@ -20,14 +20,13 @@ import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-own
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy/index.js';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block/index.js';
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
-import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
-import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
 import { Aspects, AssetType, Fn, TerraformAsset, TerraformOutput, TerraformResource, type IAspect } from 'cdktf';
 import { Construct, type IConstruct } from 'constructs';
 import type { FamilyDefinition } from '../handlers/runtime/family.js';
 import type { EventSourceSettings, FamilyDeployment, ProcessorSettings, StreamSettings } from './deployment.js';
 import type { ProcessorDefaults, StreamDefaults } from './environments.js';
 import { bundleArchive, type BundleArchive } from './bundle-archive.js';
+import { FailureDestination } from './failure-destination.js';
 import { denyInsecureTransport, policyDocument, serviceRole, type Statement } from './iam.js';
 import { FOURTEEN_DAYS, type PipelineStack } from './pipeline-stack.js';
 
@@ -59,6 +58,11 @@ export interface EventFamilyProps {
   readonly alarms?: Partial<AlarmSettings>;
   /** `true` for the default buffering, `false` for none; unset follows the environment. */
   readonly archive?: boolean | Partial<ArchiveSettings>;
+  /**
+   * Days failed records (with their payload) and malformed records are kept.
+   * @default DEFAULT_FAILURE_RETENTION_DAYS (14)
+   */
+  readonly failureRetentionDays?: number;
   /** Folder of the built bundle; defaults to `dist/handlers/<family>` (see scripts/build.ts). */
   readonly bundleDir?: string;
 }
@@ -84,7 +88,7 @@ export class EventFamily extends Construct {
   readonly stream: KinesisStream;
   readonly function: LambdaFunction;
   readonly eventSourceMapping: LambdaEventSourceMapping;
-  readonly deadLetterQueue: SqsQueue;
+  readonly failureDestination: FailureDestination;
   readonly logGroup: CloudwatchLogGroup;
   readonly alarms: CloudwatchMetricAlarm[] = [];
   readonly archiveStream?: KinesisFirehoseDeliveryStream;
@@ -126,25 +130,20 @@ export class EventFamily extends Construct {
         : undefined,
     });
 
-    this.deadLetterQueue = new SqsQueue(this, 'dlq', {
-      name: `${name}-dlq`,
-      // The longest SQS allows: a failed batch's pointer must outlive any investigation.
-      messageRetentionSeconds: FOURTEEN_DAYS,
-      kmsMasterKeyId: stack.key.arn,
-      // Reusing a data key for 5 minutes keeps KMS calls (and cost) low on a burst of failures.
-      kmsDataKeyReusePeriodSeconds: 300,
-    });
-    new SqsQueuePolicy(this, 'dlq-policy', {
-      queueUrl: this.deadLetterQueue.url,
-      policy: policyDocument(this, 'dlq-policy-document', [denyInsecureTransport(['sqs:*'], [this.deadLetterQueue.arn])]).json,
-    });
-
     this.logGroup = new CloudwatchLogGroup(this, 'logs', {
       name: `/aws/lambda/${name}`,
       retentionInDays: processorCfg.logRetentionDays,
     });
 
     const role = serviceRole(this, 'role', `${name}-processor`, 'lambda.amazonaws.com');
+    this.failureDestination = new FailureDestination(this, 'failures', {
+      name,
+      role,
+      key: stack.key,
+      alarmTopicArn: stack.alarmTopic.arn,
+      ...(props.failureRetentionDays !== undefined ? { retentionDays: props.failureRetentionDays } : {}),
+    });
+    this.alarms.push(this.failureDestination.alarm);
     const statements: Statement[] = [
       {
         sid: 'ReadOwnStream',
@@ -153,13 +152,12 @@ export class EventFamily extends Construct {
         resources: [this.stream.arn],
       },
       {
-        // The environment key encrypts the DLQ (and the stream when a customer key is used).
+        // The environment key encrypts the failure objects (and the stream when a customer key is used).
         sid: 'UseEnvironmentKey',
         effect: 'Allow',
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: [stack.key.arn],
       },
-      { sid: 'SendToOwnDeadLetterQueue', effect: 'Allow', actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.arn] },
       {
         sid: 'WriteOwnKeyPrefix',
         effect: 'Allow',
@@ -200,9 +198,9 @@ export class EventFamily extends Construct {
       maximumBatchingWindowInSeconds: env.eventSource.maximumBatchingWindowInSeconds,
       // Halving a failing batch isolates a poison record in log2(batch) retries instead of blocking the shard.
       bisectBatchOnFunctionError: true,
-      // 3 retries cover throttling blips; anything still failing goes to the DLQ.
+      // 3 retries cover throttling blips; anything still failing goes to the failure bucket.
       maximumRetryAttempts: 3,
-      // One hour: well inside the shortest retention (24 h), so nothing expires unseen before reaching the DLQ.
+      // One hour: well inside the shortest retention (24 h), so nothing expires unseen before reaching the failure bucket.
       maximumRecordAgeInSeconds: 3_600,
       parallelizationFactor: env.eventSource.parallelizationFactor,
       reportBatchItemFailures: true,
@@ -220,6 +218,7 @@ export class EventFamily extends Construct {
       POWERTOOLS_METRICS_NAMESPACE: stack.metricsNamespace,
       POWERTOOLS_LOG_LEVEL: processorCfg.logLevel,
       FENCE_RETENTION_SECONDS: String(2 * redeliveryHorizonSeconds),
+      MALFORMED_TTL_SECONDS: String(this.failureDestination.retentionDays * 86_400),
     };
     const reservedConcurrency = reservedConcurrencyOf(processorCfg, streamCfg, eventSource.parallelizationFactor);
     const processorSettings: ProcessorSettings = {
@@ -266,8 +265,8 @@ export class EventFamily extends Construct {
       maximumRecordAgeInSeconds: eventSource.maximumRecordAgeInSeconds,
       parallelizationFactor: eventSource.parallelizationFactor,
       functionResponseTypes: ['ReportBatchItemFailures'],
-      destinationConfig: { onFailure: { destinationArn: this.deadLetterQueue.arn } },
-      dependsOn: [rolePolicy],
+      destinationConfig: { onFailure: { destinationArn: this.failureDestination.bucket.arn } },
+      dependsOn: [rolePolicy, this.failureDestination.rolePolicy],
     });
 
     this.addAlarms(stack, name, alarmCfg);
@@ -283,7 +282,7 @@ export class EventFamily extends Construct {
     // Stable, readable output names (`stream_name_orders`) instead of construct-path hashes.
     const outputs: Array<[string, string, string]> = [
       ['stream_name', this.stream.name, `Kinesis stream of ${family.name}`],
-      ['dlq_url', this.deadLetterQueue.url, `Dead-letter queue of ${family.name}`],
+      ['failure_bucket', this.failureDestination.bucket.bucket, `Failed records of ${family.name}, with their payload (npm run redrive)`],
       ['route', `${stack.api.url}/events/${family.name}`, `POST one ${family.name} event here; append /batch for up to 500`],
     ];
     for (const [id, value, description] of outputs) {
@@ -295,7 +294,7 @@ export class EventFamily extends Construct {
       stream: streamSettings,
       processor: processorSettings,
       eventSource,
-      deadLetterQueueName: `${name}-dlq`,
+      failureRetentionDays: this.failureDestination.retentionDays,
     };
     stack.registerFamily(this);
   }
@@ -342,16 +341,6 @@ export class EventFamily extends Construct {
       dimensions: fn,
       statistic: 'Sum',
       period: 300,
-      evaluationPeriods: 1,
-      threshold: 0,
-      comparisonOperator: 'GreaterThanThreshold',
-    });
-    alarm('dlq-depth', 'Batches gave up and landed in the dead-letter queue.', {
-      namespace: 'AWS/SQS',
-      metricName: 'ApproximateNumberOfMessagesVisible',
-      dimensions: { QueueName: `${name}-dlq` },
-      statistic: 'Maximum',
-      period: 60,
       evaluationPeriods: 1,
       threshold: 0,
       comparisonOperator: 'GreaterThanThreshold',

@@ -6,8 +6,7 @@
  */
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { CloudwatchEventBus } from '@cdktf/provider-aws/lib/cloudwatch-event-bus/index.js';
-import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
-import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
+import type { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
@@ -21,6 +20,7 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
 import { Fn, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
+import { alertRules, routeAlertsToTopic } from './alert-routing.js';
 import type { PipelineDeployment } from './deployment.js';
 import { PROJECT, prefix, type EnvironmentConfig } from './environments.js';
 import type { EventFamily } from './event-family.js';
@@ -98,7 +98,7 @@ export class PipelineStack extends TerraformStack {
     this.partition = new DataAwsPartition(this, 'partition').partition;
 
     this.key = new KmsKey(this, 'key', {
-      description: `${namePrefix}: dead-letter queues, archives and (where chosen) streams`,
+      description: `${namePrefix}: failure records, topics, archives and (where chosen) streams`,
       enableKeyRotation: true,
       // The longest window: a key deleted by mistake can be recovered for 30 days.
       deletionWindowInDays: 30,
@@ -155,29 +155,14 @@ export class PipelineStack extends TerraformStack {
       ],
     });
 
-    const ruleName = `${namePrefix}-alerts-to-sns`;
-    const rule = new CloudwatchEventRule(this, 'alert-rule', {
-      name: ruleName,
-      description: 'Every alert and malformed-event notice the processors publish goes to the alerts topic.',
-      eventBusName: this.alertBus.name,
-      // Matching on the account matches every event on this bus: the bus only carries alerts.
-      // jsonencode() rather than JSON.stringify: the account id is a Terraform reference.
-      eventPattern: Fn.jsonencode({ account: [this.accountId] }),
-    });
+    const rules = alertRules(this, { namePrefix, busName: this.alertBus.name, accountId: this.accountId });
     // EventBridge puts the rule's ARN in aws:SourceArn when it publishes to SNS or sends to SQS
     // (EventBridge User Guide, "Using resource-based policies for Amazon EventBridge").
-    const fromAlertRule = [{ test: 'ArnEquals', variable: 'aws:SourceArn', values: [rule.arn] }];
-    this.alertTopic = this.topic('alert-topic', `${namePrefix}-alerts`, { service: 'events.amazonaws.com', conditions: fromAlertRule });
-    this.alertDeliveryQueue = this.alertDeliveryDeadLetterQueue(`${namePrefix}-alert-delivery-dlq`, fromAlertRule);
-    new CloudwatchEventTarget(this, 'alert-target', {
-      rule: rule.name,
-      eventBusName: this.alertBus.name,
-      arn: this.alertTopic.arn,
-      // EventBridge's defaults, stated: retried for 24 hours (185 attempts), then kept in the queue.
-      retryPolicy: { maximumEventAgeInSeconds: 86_400, maximumRetryAttempts: 185 },
-      deadLetterConfig: { arn: this.alertDeliveryQueue.arn },
-    });
-    this.alertDeliveryAlarms(busName, ruleName, this.alertDeliveryQueue.name);
+    const fromAlertRules = [{ test: 'ArnEquals', variable: 'aws:SourceArn', values: [rules.alerts.arn, rules.malformed.arn] }];
+    this.alertTopic = this.topic('alert-topic', `${namePrefix}-alerts`, { service: 'events.amazonaws.com', conditions: fromAlertRules });
+    this.alertDeliveryQueue = this.alertDeliveryDeadLetterQueue(`${namePrefix}-alert-delivery-dlq`, fromAlertRules);
+    routeAlertsToTopic(this, rules, { busName: this.alertBus.name, topicArn: this.alertTopic.arn, deadLetterQueueArn: this.alertDeliveryQueue.arn });
+    this.alertDeliveryAlarms(busName, [rules.alerts, rules.malformed], this.alertDeliveryQueue.name);
 
     this.api = new EventsApi(this, 'api', {
       environment,
@@ -311,7 +296,7 @@ export class PipelineStack extends TerraformStack {
   }
 
   /** Nobody reads the DLQ unprompted: a failed delivery and a non-empty queue each page the alarm topic. */
-  private alertDeliveryAlarms(busName: string, ruleName: string, queueName: string): void {
+  private alertDeliveryAlarms(busName: string, rules: readonly CloudwatchEventRule[], queueName: string): void {
     const common = {
       period: 300,
       evaluationPeriods: 1,
@@ -321,16 +306,20 @@ export class PipelineStack extends TerraformStack {
       alarmActions: [this.alarmTopic.arn],
       okActions: [this.alarmTopic.arn],
     };
-    new CloudwatchMetricAlarm(this, 'alarm-alert-delivery-failed', {
-      ...common,
-      alarmName: `${this.namePrefix}-alert-delivery-failed`,
-      alarmDescription: 'EventBridge could not deliver alerts to the alerts topic (they go to the alert-delivery DLQ).',
-      namespace: 'AWS/Events',
-      metricName: 'FailedInvocations',
-      // Rules on a custom bus report per bus and rule.
-      dimensions: { EventBusName: busName, RuleName: ruleName },
-      statistic: 'Sum',
-    });
+    for (const rule of rules) {
+      // nameInput: the literal name (rule.name is a Terraform reference), so alarms and dimensions read plainly.
+      const ruleName = rule.nameInput!;
+      new CloudwatchMetricAlarm(this, `alarm-${rule.friendlyUniqueId}-failed`, {
+        ...common,
+        alarmName: `${ruleName}-delivery-failed`,
+        alarmDescription: `EventBridge could not deliver what rule ${ruleName} forwards to the alerts topic (it goes to the alert-delivery DLQ).`,
+        namespace: 'AWS/Events',
+        metricName: 'FailedInvocations',
+        // Rules on a custom bus report per bus and rule.
+        dimensions: { EventBusName: busName, RuleName: ruleName },
+        statistic: 'Sum',
+      });
+    }
     new CloudwatchMetricAlarm(this, 'alarm-alert-delivery-dlq-depth', {
       ...common,
       alarmName: `${this.namePrefix}-alert-delivery-dlq-depth`,

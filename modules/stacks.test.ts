@@ -20,7 +20,7 @@ import { EventFamily } from './event-family.js';
 import { fromTfLiteral } from './iam.js';
 import { batchModel, eventModel, modelName } from './models.js';
 import { PipelineStack } from './pipeline-stack.js';
-import { named, one, policyDoc, ref, resources, synthJson, type Block, type TfJson } from './synth-helpers.js';
+import { keyByAlias, named, one, policyDoc, ref, resources, synthJson, type Block, type TfJson } from './synth-helpers.js';
 import { GATEWAY_RESPONSES, METHOD_STATUS_CODES, integrationResponses, putRecordRequestTemplate, putRecordsRequestTemplate } from './templates.js';
 
 let stacks: PipelineStack[];
@@ -32,12 +32,6 @@ beforeAll(() => {
 });
 
 /** The environment's data key (alias `alias/event-flow-<env>`) or its notification key (`…-notifications`). */
-function keyByAlias(t: TfJson, alias: string): [string, Block] {
-  const [, a] = named(t, 'aws_kms_alias', alias);
-  const id = /aws_kms_key\.([^.]+)\.key_id/.exec(a.target_key_id)![1]!;
-  return [id, t.resource.aws_kms_key![id]!];
-}
-
 const apiKeyRequired = (env: EnvironmentName) => ENVIRONMENTS[env].api.authentication.type === 'api-key';
 
 const cases = ENVIRONMENT_NAMES.flatMap((env) => FAMILIES.map((family) => ({ env, family, name: `event-flow-${env}-${family.name}` })));
@@ -102,18 +96,20 @@ describe('stacks', () => {
     const [, alarms] = named(t, 'aws_sns_topic', `event-flow-${env}-alarms`);
     expect(alerts.kms_master_key_id).toBe(ref('aws_kms_key', keyId, 'arn'));
     expect(alarms.kms_master_key_id).toBe(ref('aws_kms_key', keyId, 'arn'));
-    const [ruleId, rule] = one(t, 'aws_cloudwatch_event_rule', () => true);
-    expect(rule.event_bus_name).toBe(ref('aws_cloudwatch_event_bus', busId, 'name'));
-    const [, target] = one(t, 'aws_cloudwatch_event_target', () => true);
-    expect(target.rule).toBe(ref('aws_cloudwatch_event_rule', ruleId, 'name'));
-    expect(target.arn).toBe(ref('aws_sns_topic', alertsId, 'arn'));
+    // Two rules (alerts as they are, malformed notices as a pointer): modules/failure-destination.test.ts.
+    for (const ruleName of [`event-flow-${env}-alerts-to-sns`, `event-flow-${env}-malformed-to-sns`]) {
+      const [ruleId, rule] = named(t, 'aws_cloudwatch_event_rule', ruleName);
+      expect(rule.event_bus_name).toBe(ref('aws_cloudwatch_event_bus', busId, 'name'));
+      const [, target] = one(t, 'aws_cloudwatch_event_target', (b) => b.rule === ref('aws_cloudwatch_event_rule', ruleId, 'name'));
+      expect(target.arn).toBe(ref('aws_sns_topic', alertsId, 'arn'));
+    }
   });
 
-  it('has the outputs users need: API URL, table, bus, and per family the stream, DLQ URL and route', () => {
+  it('has the outputs users need: API URL, table, bus, and per family the stream, failure bucket and route', () => {
     for (const env of ENVIRONMENT_NAMES) {
       const outputs = Object.keys(tf[env].output!);
       expect(outputs).toEqual(expect.arrayContaining(['api_url', 'table_name', 'alert_bus_name', 'alarm_topic_arn']));
-      for (const f of FAMILIES) expect(outputs).toEqual(expect.arrayContaining([`stream_name_${f.name}`, `dlq_url_${f.name}`, `route_${f.name}`]));
+      for (const f of FAMILIES) expect(outputs).toEqual(expect.arrayContaining([`stream_name_${f.name}`, `failure_bucket_${f.name}`, `route_${f.name}`]));
     }
   });
 });
@@ -154,6 +150,7 @@ describe.each(cases)('$name', ({ env, family, name }) => {
       POWERTOOLS_LOG_LEVEL: config.processor.logLevel,
       // Fences outlive every possible redelivery: twice the mapping's maximum record age.
       FENCE_RETENTION_SECONDS: String(2 * 3_600),
+      MALFORMED_TTL_SECONDS: String(14 * 86_400),
     });
     expect(fn.memory_size).toBe(config.processor.memorySize);
     expect(fn.timeout).toBe(config.processor.timeoutSeconds);
@@ -166,10 +163,10 @@ describe.each(cases)('$name', ({ env, family, name }) => {
     expect(fn.logging_config.log_group).toBe(ref('aws_cloudwatch_log_group', logId, 'name'));
   });
 
-  it('event source mapping: partial failures, bisect, bounded retries and age, on-failure → its DLQ', () => {
+  it('event source mapping: partial failures, bisect, bounded retries and age, on-failure → its failure bucket', () => {
     const [streamId] = named(t(), 'aws_kinesis_stream', name);
     const [fnId] = named(t(), 'aws_lambda_function', name, 'function_name');
-    const [dlqId] = named(t(), 'aws_sqs_queue', `${name}-dlq`);
+    const [bucketId] = one(t(), 'aws_s3_bucket', (b) => b.bucket_prefix === `${name.replace(/_/g, '-')}-failures-`.slice(0, 37));
     const [, esm] = one(t(), 'aws_lambda_event_source_mapping', (b) => b.event_source_arn === ref('aws_kinesis_stream', streamId, 'arn'));
     expect(esm).toMatchObject({
       function_name: ref('aws_lambda_function', fnId, 'arn'),
@@ -181,22 +178,7 @@ describe.each(cases)('$name', ({ env, family, name }) => {
       batch_size: config.eventSource.batchSize,
       maximum_batching_window_in_seconds: config.eventSource.maximumBatchingWindowInSeconds,
       parallelization_factor: config.eventSource.parallelizationFactor,
-      destination_config: { on_failure: { destination_arn: ref('aws_sqs_queue', dlqId, 'arn') } },
-    });
-  });
-
-  it('dead-letter queue: customer-key encrypted, 14 days, policy denying non-TLS access', () => {
-    const [dlqId, dlq] = named(t(), 'aws_sqs_queue', `${name}-dlq`);
-    const [keyId] = keyByAlias(t(), `alias/event-flow-${env}`);
-    expect(dlq.kms_master_key_id).toBe(ref('aws_kms_key', keyId, 'arn'));
-    expect(dlq.message_retention_seconds).toBe(14 * 24 * 3600);
-    const [, policy] = one(t(), 'aws_sqs_queue_policy', (b) => b.queue_url === ref('aws_sqs_queue', dlqId, 'url'));
-    const [deny] = policyDoc(t(), policy.policy).statement;
-    expect(deny).toMatchObject({
-      effect: 'Deny',
-      actions: ['sqs:*'],
-      resources: [ref('aws_sqs_queue', dlqId, 'arn')],
-      condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
+      destination_config: { on_failure: { destination_arn: ref('aws_s3_bucket', bucketId, 'arn') } },
     });
   });
 
@@ -208,7 +190,6 @@ describe.each(cases)('$name', ({ env, family, name }) => {
       'iterator-age': ['AWS/Lambda', 'IteratorAge', { FunctionName: name }, 60_000],
       errors: ['AWS/Lambda', 'Errors', { FunctionName: name }, 0],
       throttles: ['AWS/Lambda', 'Throttles', { FunctionName: name }, 0],
-      'dlq-depth': ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: `${name}-dlq` }, 0],
       'write-throughput-exceeded': ['AWS/Kinesis', 'WriteProvisionedThroughputExceeded', { StreamName: name }, 0],
     };
     for (const [suffix, [namespace, metricName, dimensions, threshold]] of Object.entries(expected)) {
@@ -234,17 +215,15 @@ describe.each(cases)('$name', ({ env, family, name }) => {
     expect(queries.rate).toMatchObject({ expression: 'IF(incoming > 0, 100 * FILL(malformed, 0) / incoming, 0)', return_data: true });
   });
 
-  it('processor role: reads its stream, sends to its DLQ, writes only its key prefix, publishes alerts, logs to its group', () => {
+  it('processor role: reads its stream, writes only its key prefix, publishes alerts, logs to its group', () => {
     const [roleId] = named(t(), 'aws_iam_role', `${name}-processor`);
-    const [, rolePolicy] = one(t(), 'aws_iam_role_policy', (b) => b.role === ref('aws_iam_role', roleId, 'id'));
+    const [, rolePolicy] = one(t(), 'aws_iam_role_policy', (b) => b.role === ref('aws_iam_role', roleId, 'id') && b.name === 'processor');
     const statements = Object.fromEntries((policyDoc(t(), rolePolicy.policy).statement as Block[]).map((s) => [s.sid, s]));
     const [streamId] = named(t(), 'aws_kinesis_stream', name);
-    const [dlqId] = named(t(), 'aws_sqs_queue', `${name}-dlq`);
     const [tableId] = named(t(), 'aws_dynamodb_table', `event-flow-${env}`);
     const [busId] = named(t(), 'aws_cloudwatch_event_bus', `event-flow-${env}-alerts`);
     const [logId] = named(t(), 'aws_cloudwatch_log_group', `/aws/lambda/${name}`);
     expect(statements.ReadOwnStream!.resources).toEqual([ref('aws_kinesis_stream', streamId, 'arn')]);
-    expect(statements.SendToOwnDeadLetterQueue).toMatchObject({ actions: ['sqs:SendMessage'], resources: [ref('aws_sqs_queue', dlqId, 'arn')] });
     expect(statements.WriteOwnKeyPrefix).toMatchObject({
       resources: [ref('aws_dynamodb_table', tableId, 'arn')],
       condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [`${family.name}#*`] }],
@@ -253,7 +232,7 @@ describe.each(cases)('$name', ({ env, family, name }) => {
     expect(statements.PublishAlerts).toMatchObject({ actions: ['events:PutEvents'], resources: [ref('aws_cloudwatch_event_bus', busId, 'arn')] });
     expect(statements.WriteOwnLogs!.resources).toEqual([`${ref('aws_cloudwatch_log_group', logId, 'arn')}:*`]);
     expect(Object.keys(statements).sort()).toEqual(
-      ['PublishAlerts', 'ReadOwnStream', 'SendToOwnDeadLetterQueue', 'UseEnvironmentKey', 'WriteOwnKeyPrefix', 'WriteOwnLogs', ...(config.processor.tracing ? ['WriteTraces'] : [])].sort(),
+      ['PublishAlerts', 'ReadOwnStream', 'UseEnvironmentKey', 'WriteOwnKeyPrefix', 'WriteOwnLogs', ...(config.processor.tracing ? ['WriteTraces'] : [])].sort(),
     );
   });
 
@@ -442,7 +421,7 @@ describe.each(ENVIRONMENT_NAMES)('%s API', (env) => {
         parallelization_factor: f.eventSource.parallelizationFactor,
         starting_position: f.eventSource.startingPosition,
       });
-      named(tf[env], 'aws_sqs_queue', f.deadLetterQueueName);
+      expect(f.failureRetentionDays).toBe(14);
       expect(f.processor.bundleDir).toBe(`dist/handlers/${f.family.name}`);
     }
   });
@@ -460,7 +439,7 @@ describe('adding a family is one line', () => {
   });
   afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-  it('a throw-away family gets its stream, processor, mapping, DLQ, alarms, role and both routes', () => {
+  it('a throw-away family gets its stream, processor, mapping, failure bucket, alarms, role and both routes', () => {
     const sensors = defineFamily({
       name: 'sensor_readings',
       description: 'Throw-away family defined inside a test.',
@@ -483,11 +462,11 @@ describe('adding a family is one line', () => {
     const name = 'event-flow-dev-sensor_readings';
     named(after, 'aws_kinesis_stream', name);
     named(after, 'aws_lambda_function', name, 'function_name');
-    named(after, 'aws_sqs_queue', `${name}-dlq`);
+    one(after, 'aws_s3_bucket', (b) => b.bucket_prefix === 'event-flow-dev-sensor-readings-failures-'.slice(0, 37));
     named(after, 'aws_iam_role', `${name}-processor`);
     const [fnId] = named(after, 'aws_lambda_function', name, 'function_name');
     one(after, 'aws_lambda_event_source_mapping', (b) => b.function_name === ref('aws_lambda_function', fnId, 'arn'));
-    for (const suffix of ['iterator-age', 'errors', 'throttles', 'dlq-depth', 'write-throughput-exceeded', 'malformed-rate']) {
+    for (const suffix of ['iterator-age', 'errors', 'throttles', 'failure-records', 'write-throughput-exceeded', 'malformed-rate']) {
       named(after, 'aws_cloudwatch_metric_alarm', `${name}-${suffix}`, 'alarm_name');
     }
     const [resourceId] = one(after, 'aws_api_gateway_resource', (b) => b.path_part === 'sensor_readings');
@@ -495,7 +474,7 @@ describe('adding a family is one line', () => {
     expect(fromTfLiteral(integration.request_templates['application/json'])).toBe(putRecordRequestTemplate(sensors, name));
     named(after, 'aws_api_gateway_model', 'SensorReadingsEvent');
     named(after, 'aws_api_gateway_model', 'SensorReadingsBatch');
-    expect(Object.keys(after.output!)).toEqual(expect.arrayContaining(['stream_name_sensor_readings', 'dlq_url_sensor_readings', 'route_sensor_readings']));
+    expect(Object.keys(after.output!)).toEqual(expect.arrayContaining(['stream_name_sensor_readings', 'failure_bucket_sensor_readings', 'route_sensor_readings']));
     expect(stack.deployment().families.map((f) => f.family.name)).toContain('sensor_readings');
 
     // The same app synthesized twice gives the same trigger: no redeploy without a change.

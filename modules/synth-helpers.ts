@@ -35,6 +35,13 @@ export function named(tf: TfJson, type: string, name: string, field = 'name'): [
   return one(tf, type, (b) => b[field] === name);
 }
 
+/** The KMS key an alias (e.g. `alias/event-flow-dev`) points at. */
+export function keyByAlias(tf: TfJson, alias: string): [string, Block] {
+  const [, a] = named(tf, 'aws_kms_alias', alias);
+  const id = /aws_kms_key\.([^.]+)\.key_id/.exec(a.target_key_id)![1]!;
+  return [id, tf.resource.aws_kms_key![id]!];
+}
+
 /** A Terraform reference as cdktf renders it, e.g. `${aws_sqs_queue.x.arn}`. */
 export function ref(type: string, id: string, attribute: string): string {
   return `\${${type}.${id}.${attribute}}`;

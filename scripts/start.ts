@@ -64,7 +64,7 @@ function banner(local: LocalPipeline, buildMs: number): string {
     `  Kinesis      ${local.kinesisEndpoint}   (kinesis-local pid ${local.kinesisPid}, TLS port ${local.ports.kinesisTls})`,
     `  DynamoDB     ${local.dynamoEndpoint}   (dynalite, table ${d.tableName})`,
     `  EventBridge  ${local.alertSink.endpoint}   (alert sink, bus ${d.alertBusName}; GET ${local.apiUrl}/local/alerts)`,
-    `  State        ${relative(process.cwd(), local.stateDir) || '.'}/   (checkpoints, dlq/, logs/; --clean to start empty)`,
+    `  State        ${relative(process.cwd(), local.stateDir) || '.'}/   (checkpoints, failures/, logs/; --clean to start empty)`,
     '',
     '  Families',
     ...d.families.map(

@@ -14,7 +14,8 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { defineFamily } from '../handlers/runtime/family.js';
 import type { FamilyDeployment, PipelineDeployment } from '../modules/deployment.js';
-import { startLocal, type LocalPipeline, type OnFailureRecord } from '../local/index.js';
+import { payloadRecords, readFailureRecords, type StoredFailure } from '../local/failure-store.js';
+import { startLocal, type LocalPipeline } from '../local/index.js';
 import { eventually, post, tempStateDir } from './local/helpers.js';
 
 interface Invocation {
@@ -62,7 +63,7 @@ function withProbe(dev: PipelineDeployment): PipelineDeployment {
       parallelizationFactor: 1,
       reportBatchItemFailures: true,
     },
-    deadLetterQueueName: `${dev.project}-${dev.environment}-local_probe-dlq`,
+    failureRetentionDays: 14,
   };
   // The same handler on a second stream whose records expire after 1 s (AWS's minimum is 60 s; the poller does not care).
   const aging: FamilyDeployment = {
@@ -98,11 +99,13 @@ function completed(all: Invocation[], flakySeqs: Set<string>): string[] {
   return done;
 }
 
-function dlqRecords(local: LocalPipeline): OnFailureRecord[] {
-  const file = local.dlqFile('local_probe');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as OnFailureRecord);
+/** The family's failure objects (the S3 destination's layout and body; local/failure-store.ts). */
+function dlqRecords(local: LocalPipeline, family = 'local_probe'): StoredFailure[] {
+  return readFailureRecords(local.stateDir, family);
 }
+
+/** `aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<Random UUID>` (Lambda Developer Guide, kinesis-on-failure-destination). */
+const S3_DESTINATION_KEY = /^aws\/lambda\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/shardId-000000000000\/(\d{4})\/(\d\d)\/(\d\d)\/\1-\2-\3T\d\d\.\d\d\.\d\d-[0-9a-f-]{36}$/;
 
 let local: LocalPipeline | undefined;
 const sent = new Map<string, string>(); // id -> sequence number
@@ -131,7 +134,9 @@ describe('a handler that throws on one record', () => {
     expect(response.status).toBe(202);
     ids.forEach((id, i) => sent.set(id, response.json.records[i].sequenceNumber));
 
-    const [dlq] = await eventually(() => (dlqRecords(local!).length > 0 ? dlqRecords(local!) : undefined), 30_000, 'a DLQ record');
+    const [stored] = await eventually(() => (dlqRecords(local!).length > 0 ? dlqRecords(local!) : undefined), 30_000, 'a failure object');
+    expect(stored!.key).toMatch(S3_DESTINATION_KEY);
+    const dlq = stored!.body;
     const poisonSeq = sent.get('a2')!;
     const functionArn = `arn:aws:lambda:${local!.deployment.region}:000000000000:function:event-flow-dev-local_probe`;
     expect(dlq).toEqual({
@@ -148,8 +153,13 @@ describe('a handler that throws on one record', () => {
         batchSize: 1,
         streamArn: `arn:aws:kinesis:${local!.deployment.region}:000000000000:stream/event-flow-dev-local_probe`,
       },
+      payload: { Records: [expect.objectContaining({ eventSource: 'aws:kinesis', eventID: `shardId-000000000000:${poisonSeq}` })] },
     });
-    expect(Object.keys(dlq!)).toEqual(['requestContext', 'responseContext', 'version', 'timestamp', 'KinesisBatchInfo']);
+    expect(Object.keys(dlq)).toEqual(['requestContext', 'responseContext', 'version', 'timestamp', 'KinesisBatchInfo', 'payload']);
+    // The payload is the failed record itself, byte for byte as the function received it.
+    const [failed] = payloadRecords(dlq)!;
+    expect(failed!.kinesis.sequenceNumber).toBe(poisonSeq);
+    expect(JSON.parse(Buffer.from(failed!.kinesis.data, 'base64').toString('utf8')).data).toEqual({ id: 'a2', poison: true });
 
     await eventually(() => (completed(invocations(), new Set()).length >= 5 ? true : undefined), 20_000, 'the five good records processed');
     const all = invocations();
@@ -190,11 +200,11 @@ describe('maximum record age', () => {
     await new Promise((r) => setTimeout(r, 700));
     const old = await post(url, { id: 'old' });
     expect(old.status).toBe(202);
-    const file = local!.dlqFile('local_probe_age');
-    const record = await eventually(() => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8').split('\n')[0]!) as OnFailureRecord) : undefined), 20_000, 'an expired-record DLQ entry');
+    const record = await eventually(() => dlqRecords(local!, 'local_probe_age')[0]?.body, 20_000, 'an expired-record failure object');
     expect(record.requestContext).toMatchObject({ condition: 'RecordAgeExceeded', approximateInvokeCount: 0 });
     expect(record).not.toHaveProperty('responseContext');
     expect(record.KinesisBatchInfo).toMatchObject({ batchSize: 1, startSequenceNumber: old.json.sequenceNumber, endSequenceNumber: old.json.sequenceNumber });
+    expect(payloadRecords(record)!.map((r) => r.kinesis.sequenceNumber)).toEqual([old.json.sequenceNumber]);
     const ageLog = readFileSync(`${probeLog}.age`, 'utf8');
     expect(ageLog).toContain('"slow"');
     expect(ageLog).not.toContain('"old"');

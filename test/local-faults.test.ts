@@ -75,7 +75,7 @@ describe('Lambda sandbox', () => {
       parallelizationFactor: 1,
       reportBatchItemFailures: true,
     },
-    deadLetterQueueName: 'dlq',
+    failureRetentionDays: 14,
   });
   const event = (data: Record<string, unknown>) => ({
     Records: [{ kinesis: { sequenceNumber: '1', data: Buffer.from(JSON.stringify({ data })).toString('base64') } }],

@@ -37,6 +37,12 @@ export const runtimeConfig = () => ({
    * of running the invocation into the function timeout.
    */
   dependencyTimeoutMs: numberFromEnv('DEPENDENCY_TIMEOUT_MS', 10_000),
+  /**
+   * How long a malformed record's item (raw data included) is kept: the stacks
+   * set it to the failure destination's retention, so every kept payload
+   * expires alike; 14 days by default.
+   */
+  malformedTtlSeconds: numberFromEnv('MALFORMED_TTL_SECONDS', 14 * 24 * 3600),
   /** Parallel DynamoDB writes per invocation. */
   writeConcurrency: numberFromEnv('WRITE_CONCURRENCY', 16),
 });

@@ -1,6 +1,7 @@
 import type { KinesisStreamRecord } from 'aws-lambda';
 import type { Json } from './attributes.js';
 import { decodeRecord, type Envelope, type MalformedReason } from './envelope.js';
+import { runtimeConfig } from './config.js';
 import type { FamilyDefinition, FamilyEvent } from './family.js';
 import type { RuntimeKeys } from './keys.js';
 import { padSequence, shardIdOf } from './sequence.js';
@@ -69,8 +70,9 @@ export function recordDecoder<F extends FamilyDefinition>(family: F, route: Rout
         effects: route(result.event, context),
       };
     }
+    const recordKey = keys.malformedKey(shardId, seq);
     const effect: Effect = {
-      ...keys.malformedKey(shardId, seq),
+      ...recordKey,
       apply(state) {
         const raw = record.kinesis.data ?? '';
         const kept = raw.slice(0, RAW_DATA_LIMIT);
@@ -84,8 +86,13 @@ export function recordDecoder<F extends FamilyDefinition>(family: F, route: Rout
           raw_data: kept,
           raw_data_truncated: kept.length < raw.length,
           raw_length: raw.length,
+          // Where the raw record is kept: what alerts leaving the system carry instead of the data.
+          record_key: { pk: recordKey.pk, sk: recordKey.sk },
         };
         Object.assign(state, details);
+        // Raw payloads are kept as long as failed records are (MALFORMED_TTL_SECONDS), counted from arrival so a recompute gives the same value.
+        const from = arrival > 0 ? Math.floor(arrival / 1000) : Math.floor(Date.now() / 1000);
+        state.expiresAt = from + runtimeConfig().malformedTtlSeconds;
         return [
           {
             alert_type: 'MalformedEvent',

@@ -98,7 +98,3 @@ export function readCheckpoints(stateDir: string): Map<string, string> {
 export function seqGte(a: string, b: string): boolean {
   return a.length !== b.length ? a.length > b.length : a >= b;
 }
-
-export function dlqFiles(stateDir: string): string[] {
-  return findFiles(join(stateDir, 'dlq'), (n) => n.endsWith('.jsonl'), 0);
-}

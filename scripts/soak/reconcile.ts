@@ -1,16 +1,20 @@
 /**
  * Reconciliation of a soak run: every accepted event is in exactly one of
  * processed (its idempotency claim, at its own shard and sequence number),
- * the malformed sink (the processor's malformed item for its record) or a DLQ
- * batch whose sequence range covers it; the table matches an independent
+ * the malformed sink (the processor's malformed item for its record) or a
+ * failure object holding it (its payload, or for a pointer-only object its
+ * sequence range); the table matches an independent
  * recomputation; every expected alert arrived once.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { payloadRecords, type FailureObject } from '../../local/failure-store.js';
 import type { LogEntry } from '../generators/sender.js';
 import { expectation, type AcceptedEvent } from './expected.js';
 
+/** A failure object of the on-failure destination (local/failure-store.ts). */
 export interface DlqRecord {
-  KinesisBatchInfo: { shardId: string; startSequenceNumber: string; endSequenceNumber: string; batchSize: number; streamArn: string };
+  KinesisBatchInfo: Pick<FailureObject['KinesisBatchInfo'], 'shardId' | 'startSequenceNumber' | 'endSequenceNumber' | 'batchSize' | 'streamArn'>;
+  payload?: FailureObject['payload'];
 }
 
 export interface SunkAlert {
@@ -99,16 +103,24 @@ export function reconcile(input: ReconcileInput): Reconciliation {
 
   const streamToFamily = new Map([...input.streams].map(([f, s]) => [s, f]));
   const dlqByShard = new Map<string, { start: string; end: string }[]>();
+  const dlqHeld = new Set<string>();
   let dlqRecords = 0;
   for (const r of input.dlq) {
     const info = r.KinesisBatchInfo;
     const family = streamToFamily.get(info.streamArn.split('/').pop() ?? '') ?? '?';
     const key = `${family}/${info.shardId}`;
-    (dlqByShard.get(key) ?? dlqByShard.set(key, []).get(key)!).push({ start: pad(info.startSequenceNumber), end: pad(info.endSequenceNumber) });
-    dlqRecords += info.batchSize;
+    const held = payloadRecords(r);
+    if (held) {
+      // The object holds exactly these records (a redrive may have settled some of its range).
+      for (const rec of held) dlqHeld.add(`${key}/${pad(rec.kinesis.sequenceNumber)}`);
+      dlqRecords += held.length;
+    } else {
+      (dlqByShard.get(key) ?? dlqByShard.set(key, []).get(key)!).push({ start: pad(info.startSequenceNumber), end: pad(info.endSequenceNumber) });
+      dlqRecords += info.batchSize;
+    }
   }
   const inDlq = (family: string, shardId: string, seq: string) =>
-    (dlqByShard.get(`${family}/${shardId}`) ?? []).some((b) => b.start <= seq && seq <= b.end);
+    dlqHeld.has(`${family}/${shardId}/${seq}`) || (dlqByShard.get(`${family}/${shardId}`) ?? []).some((b) => b.start <= seq && seq <= b.end);
 
   const accepted = input.entries.filter((e) => e.accepted);
   const refusedValid = input.entries.filter((e) => !e.accepted && !e.malformed);

@@ -13,7 +13,8 @@ import { scanTable } from '../../local/aws.js';
 import { FAMILIES } from '../generators/families.js';
 import { Sender, sleep, type LogEntry, type SendItem } from '../generators/sender.js';
 import { eventSource } from '../generators/source.js';
-import { deploymentFor, dlqFiles, loadStartLocal, quietOptions, readCheckpoints, seqGte, type LocalHandle } from '../bench/local.js';
+import { readFailureRecords } from '../../local/failure-store.js';
+import { deploymentFor, loadStartLocal, quietOptions, readCheckpoints, seqGte, type LocalHandle } from '../bench/local.js';
 import { reconcile, type DlqRecord, type ReconcileInput, type Reconciliation, type SunkAlert } from './reconcile.js';
 
 export interface SoakOptions {
@@ -146,7 +147,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 
     const items = await scanTable(local!.dynamo, deployment.tableName);
     const alerts = readJsonLines<SunkAlert>(join(stateDir, 'alerts.jsonl'));
-    const dlq = dlqFiles(stateDir).flatMap((f) => readJsonLines<DlqRecord>(f));
+    const dlq: DlqRecord[] = readFailureRecords(stateDir).map((f) => f.body);
     const inputs: ReconcileInput = { entries, items, alerts, dlq, streams };
     const result = reconcile(inputs);
     return {
