@@ -6,6 +6,8 @@
  * Volume-based defaults follow REFERENCE.md section D: < 10 K events/day 1 shard,
  * batch 100, window 5 s; 100 K-1 M: 2-4 shards, batch 200, window 1 s.
  */
+import { processorVpcFromEnvironment, type ProcessorVpc } from './processor-vpc.js';
+
 export type EnvironmentName = 'dev' | 'staging' | 'prod';
 
 export const PROJECT = 'event-flow';
@@ -26,6 +28,11 @@ export interface ProcessorDefaults {
   readonly tracing: boolean;
   readonly logRetentionDays: number;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
+   * Subnets and security groups to run the processors in (modules/processor-vpc.ts).
+   * @default none: public AWS endpoints; set by EVENT_FLOW_PROCESSOR_SUBNET_IDS_<ENV> / _SECURITY_GROUP_IDS_<ENV>
+   */
+  readonly vpc?: ProcessorVpc;
 }
 
 export interface EventSourceDefaults {
@@ -78,7 +85,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     region,
     // One shard carries 1,000 records/s: ample for a developer, and the cheapest provisioned stream.
     stream: { mode: 'PROVISIONED', shardCount: 1, retentionHours: 24, customerKey: false, shardLevelMetrics: false },
-    processor: { memorySize: 256, timeoutSeconds: 60, tracing: false, logRetentionDays: 7, logLevel: 'DEBUG' },
+    processor: { memorySize: 256, timeoutSeconds: 60, tracing: false, logRetentionDays: 7, logLevel: 'DEBUG', vpc: processorVpcFromEnvironment('dev') },
     // A 1 s window: a developer sees an event's effect about a second after sending it (local mode runs dev's settings).
     eventSource: { batchSize: 100, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 1 },
     api: { throttlingRateLimit: 100, throttlingBurstLimit: 200, apiKeyRequired: false, corsAllowOrigins: ['*'], accessLogRetentionDays: 7 },
@@ -91,7 +98,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     name: 'staging',
     region,
     stream: { mode: 'PROVISIONED', shardCount: 2, retentionHours: 24, customerKey: false, shardLevelMetrics: false },
-    processor: { memorySize: 512, timeoutSeconds: 60, tracing: true, logRetentionDays: 14, logLevel: 'INFO' },
+    processor: { memorySize: 512, timeoutSeconds: 60, tracing: true, logRetentionDays: 14, logLevel: 'INFO', vpc: processorVpcFromEnvironment('staging') },
     eventSource: { batchSize: 200, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 1 },
     api: {
       throttlingRateLimit: 1_000,
@@ -111,7 +118,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     // 4 shards take 4,000 records/s (the seeds' burst); 7 days of retention leave a week to replay after an incident.
     stream: { mode: 'PROVISIONED', shardCount: 4, retentionHours: 168, customerKey: true, shardLevelMetrics: true },
     // Reserved concurrency 50 (seed C) keeps a runaway replay from starving the account's other functions.
-    processor: { memorySize: 512, timeoutSeconds: 60, reservedConcurrency: 50, tracing: true, logRetentionDays: 90, logLevel: 'INFO' },
+    processor: { memorySize: 512, timeoutSeconds: 60, reservedConcurrency: 50, tracing: true, logRetentionDays: 90, logLevel: 'INFO', vpc: processorVpcFromEnvironment('prod') },
     // Two batches per shard in flight halve lag under load; order per partition key is kept by Lambda.
     eventSource: { batchSize: 200, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 2 },
     api: {

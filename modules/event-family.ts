@@ -30,6 +30,7 @@ import type { ProcessorDefaults, StreamDefaults } from './environments.js';
 import { bundleArchive } from './bundle-archive.js';
 import { denyInsecureTransport, policyDocument, serviceRole, type Statement } from './iam.js';
 import type { PipelineStack } from './pipeline-stack.js';
+import { lambdaVpcConfig, vpcAccessStatements } from './processor-vpc.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -180,6 +181,7 @@ export class EventFamily extends Construct {
       // X-Ray has no resource-level permissions: these two actions only accept "*" (allow-listed in the policy test).
       statements.push({ sid: 'WriteTraces', effect: 'Allow', actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] });
     }
+    if (processorCfg.vpc) statements.push(...vpcAccessStatements(processorCfg.vpc, env.region, stack.accountId));
     const rolePolicy = new IamRolePolicy(this, 'role-policy', {
       role: role.id,
       name: 'processor',
@@ -252,6 +254,7 @@ export class EventFamily extends Construct {
       environment: { variables: environment },
       loggingConfig: { logFormat: 'Text', logGroup: this.logGroup.name },
       tracingConfig: processorCfg.tracing ? { mode: 'Active' } : undefined,
+      vpcConfig: lambdaVpcConfig(processorCfg.vpc),
       dependsOn: [rolePolicy, this.logGroup],
     });
 
