@@ -12,6 +12,7 @@ import type { FamilyDeployment, PipelineDeployment } from '../modules/deployment
 import {
   GATEWAY_RESPONSES,
   JSON_CONTENT_TYPE,
+  compatPutRecordsRequestTemplate,
   integrationResponses,
   putRecordRequestTemplate,
   putRecordsRequestTemplate,
@@ -68,6 +69,8 @@ interface Route {
   readonly kind: 'single' | 'batch';
   readonly requestTemplate: string;
   readonly validators: FamilyValidators;
+  /** The compatibility batch route (`/events/batch/<family>`): its own model and template, the batch route's responses. */
+  readonly compat?: boolean;
 }
 
 /** `$context.error.message` API Gateway uses for each of its own responses. */
@@ -99,6 +102,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       family,
       kind: 'batch',
       requestTemplate: putRecordsRequestTemplate(family.family, family.stream.name),
+      validators,
+    });
+    routes.set(`/events/batch/${family.family.name}`, {
+      family,
+      kind: 'batch',
+      compat: true,
+      requestTemplate: compatPutRecordsRequestTemplate(family.family, family.stream.name),
       validators,
     });
   }
@@ -192,7 +202,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
 
     const route = routes.get(path);
-    const context = baseContext(req, requestId, requestTimeEpoch, route ? (route.kind === 'single' ? '/events/{family}' : '/events/{family}/batch') : undefined);
+    const context = baseContext(req, requestId, requestTimeEpoch, route ? (route.compat ? '/events/batch/{family}' : route.kind === 'single' ? '/events/{family}' : '/events/{family}/batch') : undefined);
     if (route && method === 'OPTIONS') {
       req.resume();
       // The stage's CORS preflight (a MOCK integration in AWS).
@@ -238,7 +248,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       gatewayResponse(res, 'BAD_REQUEST_BODY', context, jsonEscape(`[Invalid JSON in request body: ${(error as Error).message}]`));
       return;
     }
-    const validate = route.kind === 'single' ? route.validators.single : route.validators.batch;
+    const validate = route.compat ? route.validators.compatBatch : route.kind === 'single' ? route.validators.single : route.validators.batch;
     if (!validate(parsed)) {
       gatewayResponse(res, 'BAD_REQUEST_BODY', context, validationErrorString(validate.errors, parsed));
       return;

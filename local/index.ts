@@ -16,9 +16,10 @@ import { dynamoClient, kinesisClient, LOCAL_CREDENTIALS } from './aws.js';
 import { CheckpointStore } from './checkpoints.js';
 import { createTable, startDynamo } from './engines/dynamodb.js';
 import { endLeftoverEngine, startKinesis } from './engines/kinesis.js';
-import { failureFolder } from './failure-store.js';
+import { failureFolder, readFailureRecords } from './failure-store.js';
 import { seededRandom, startThrottleProxy, type FaultOptions, type ThrottleProxy } from './faults.js';
 import { startGateway } from './gateway.js';
+import { startLivePage } from './live-page.js';
 import { Sandbox } from './invoker.js';
 import { StreamPoller, type BatchReport, type PollerStats } from './poller.js';
 import { assertPortFree, waitUntil } from './ports.js';
@@ -35,7 +36,7 @@ export interface StartLocalOptions {
   /** API port; 0 picks a free one. Default 4010. */
   readonly port?: number;
   /** Fixed engine ports (npm start uses PORT+1..PORT+4 so CLI lines stay valid); free ports when absent. */
-  readonly enginePorts?: { kinesis?: number; kinesisTls?: number; dynamodb?: number; alertSink?: number };
+  readonly enginePorts?: { kinesis?: number; kinesisTls?: number; dynamodb?: number; alertSink?: number; livePage?: number };
   /** State folder (engines' data, checkpoints, failure objects, logs). Default `<repo>/.local`. */
   readonly stateDir?: string;
   /** Start from empty state. */
@@ -66,6 +67,8 @@ export interface StartLocalOptions {
 
 export interface LocalPipeline {
   readonly apiUrl: string;
+  /** The live page (local/live-page.ts). */
+  readonly pageUrl: string;
   readonly kinesisEndpoint: string;
   /** dynalite itself (the processors go through the throttle proxy when dynamoThrottleRate > 0). */
   readonly dynamoEndpoint: string;
@@ -284,11 +287,14 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       },
     });
     stopGateway = gateway.stop;
+    const page = await startLivePage({ deployment, kinesis, checkpoints: () => checkpoints.all(), stats: () => Object.fromEntries([...pollers].map(([n, p]) => [n, p.stats])), alerts: () => alertSink.events(), failureCount: (family) => readFailureRecords(stateDir, family).length, port: options.enginePorts?.livePage ?? 0 });
+    cleanups.push(page.stop);
     const apiPort = Number(new URL(gateway.url).port);
 
     let stopped: Promise<Record<string, number>> | undefined;
     return {
       apiUrl: gateway.url,
+      pageUrl: page.url,
       kinesisEndpoint: kinesisEngine.endpoint,
       dynamoEndpoint: dynamoEngine.endpoint,
       processorDynamoEndpoint,

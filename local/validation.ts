@@ -7,7 +7,7 @@
 import AjvModule from 'ajv-draft-04';
 import type { ErrorObject, ValidateFunction } from 'ajv-draft-04';
 import type { FamilyDefinition } from '../handlers/runtime/family.js';
-import { batchModel, eventModel } from '../modules/models.js';
+import { batchModel, compatBatchModel, eventModel } from '../modules/models.js';
 
 // ajv-draft-04 is CommonJS with a default export; under NodeNext the class sits on `.default`.
 const Ajv = AjvModule.default;
@@ -17,6 +17,8 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:
 export interface FamilyValidators {
   readonly single: ValidateFunction;
   readonly batch: ValidateFunction;
+  /** `POST /events/batch/<family>`, the compatibility route. */
+  readonly compatBatch: ValidateFunction;
 }
 
 export function compileValidators(family: FamilyDefinition): FamilyValidators {
@@ -24,7 +26,7 @@ export function compileValidators(family: FamilyDefinition): FamilyValidators {
   const ajv = new Ajv({ allErrors: true, strict: false });
   // The draft-4 `date-time` format (RFC 3339), which API Gateway's validator checks too.
   ajv.addFormat('date-time', (value: string) => RFC3339.test(value) && !Number.isNaN(Date.parse(value)));
-  return { single: ajv.compile(eventModel(family)), batch: ajv.compile(batchModel(family)) };
+  return { single: ajv.compile(eventModel(family)), batch: ajv.compile(batchModel(family)), compatBatch: ajv.compile(compatBatchModel(family)) };
 }
 
 function typeOf(value: unknown): string {

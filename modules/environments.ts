@@ -6,6 +6,8 @@
  * Volume-based defaults follow REFERENCE.md section D: < 10 K events/day 1 shard,
  * batch 100, window 5 s; 100 K-1 M: 2-4 shards, batch 200, window 1 s.
  */
+import { processorVpcFromEnvironment, type ProcessorVpc } from './processor-vpc.js';
+
 export type EnvironmentName = 'dev' | 'staging' | 'prod';
 
 export const PROJECT = 'event-flow';
@@ -47,6 +49,11 @@ export interface ProcessorDefaults {
   readonly tracing: boolean;
   readonly logRetentionDays: number;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
+   * Subnets and security groups to run the processors in (modules/processor-vpc.ts).
+   * @default none: public AWS endpoints; set by EVENT_FLOW_PROCESSOR_SUBNET_IDS_<ENV> / _SECURITY_GROUP_IDS_<ENV>
+   */
+  readonly vpc?: ProcessorVpc;
 }
 
 export interface EventSourceDefaults {
@@ -148,6 +155,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       tracing: false,
       logRetentionDays: 7,
       logLevel: 'DEBUG',
+      vpc: processorVpcFromEnvironment('dev'),
     },
     // A 1 s window: a developer sees an event's effect about a second after sending it (local mode runs dev's settings).
     eventSource: { batchSize: 100, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 1 },
@@ -181,6 +189,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       tracing: true,
       logRetentionDays: 14,
       logLevel: 'INFO',
+      vpc: processorVpcFromEnvironment('staging'),
     },
     eventSource: { batchSize: 200, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 1 },
     api: {
@@ -216,6 +225,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       tracing: true,
       logRetentionDays: 90,
       logLevel: 'INFO',
+      vpc: processorVpcFromEnvironment('prod'),
     },
     // Two batches per shard in flight halve lag under load; order per partition key is kept by Lambda.
     eventSource: { batchSize: 200, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 2 },

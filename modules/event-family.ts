@@ -29,6 +29,7 @@ import { bundleArchive, type BundleArchive } from './bundle-archive.js';
 import { FailureDestination } from './failure-destination.js';
 import { denyInsecureTransport, policyDocument, serviceRole, type Statement } from './iam.js';
 import { FOURTEEN_DAYS, type PipelineStack } from './pipeline-stack.js';
+import { lambdaVpcConfig, vpcAccessStatements } from './processor-vpc.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -177,6 +178,7 @@ export class EventFamily extends Construct {
       // X-Ray has no resource-level permissions: these two actions only accept "*" (allow-listed in the policy test).
       statements.push({ sid: 'WriteTraces', effect: 'Allow', actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] });
     }
+    if (processorCfg.vpc) statements.push(...vpcAccessStatements(processorCfg.vpc, env.region, stack.accountId));
     const rolePolicy = new IamRolePolicy(this, 'role-policy', {
       role: role.id,
       name: 'processor',
@@ -251,6 +253,7 @@ export class EventFamily extends Construct {
       environment: { variables: environment },
       loggingConfig: { logFormat: 'Text', logGroup: this.logGroup.name },
       tracingConfig: processorCfg.tracing ? { mode: 'Active' } : undefined,
+      vpcConfig: lambdaVpcConfig(processorCfg.vpc),
       dependsOn: [rolePolicy, this.logGroup],
     });
 

@@ -31,11 +31,12 @@ import type { FamilyDefinition } from '../handlers/runtime/family.js';
 import type { ApiSettings } from './deployment.js';
 import { PROJECT, type EnvironmentConfig } from './environments.js';
 import { policyDocument, serviceRole, tfLiteral, type Statement } from './iam.js';
-import { batchModel, eventModel, modelName } from './models.js';
+import { batchModel, compatBatchModel, eventModel, modelName } from './models.js';
 import {
   GATEWAY_RESPONSES,
   JSON_CONTENT_TYPE,
   METHOD_STATUS_CODES,
+  compatPutRecordsRequestTemplate,
   integrationResponses,
   putRecordRequestTemplate,
   putRecordsRequestTemplate,
@@ -72,6 +73,7 @@ export class EventsApi extends Construct {
   private readonly deployment: ApiGatewayDeployment;
   private readonly validator: ApiGatewayRequestValidator;
   private readonly eventsResource: ApiGatewayResource;
+  private compatBatchResource?: ApiGatewayResource;
   private readonly region: string;
   private readonly partition: string;
   private readonly allowOrigin: string;
@@ -282,6 +284,7 @@ export class EventsApi extends Construct {
     this.addPreflight(scope, 'single-options', familyResource);
     this.addPreflight(scope, 'batch-options', batchResource);
     this.publish(familyResource, batchResource, eventModelResource, batchModelResource);
+    this.addCompatBatchRoute(scope, route);
 
     const statements: Statement[] = [
       { sid: 'PutFamilyRecords', effect: 'Allow', actions: ['kinesis:PutRecord', 'kinesis:PutRecords'], resources: [route.streamArn] },
@@ -296,9 +299,25 @@ export class EventsApi extends Construct {
     });
   }
 
+  /** `POST /events/batch/<family>`: the seed's `{"records":[{"data","partitionKey"}]}` shape, PutRecords like the batch route. */
+  private addCompatBatchRoute(scope: Construct, route: FamilyRoute): void {
+    if (route.family.name === 'batch') throw new Error('a family cannot be named "batch": /events/batch/<family> is the compatibility route');
+    if (!this.compatBatchResource) {
+      this.compatBatchResource = new ApiGatewayResource(this, 'compat-batch', { restApiId: this.restApi.id, parentId: this.eventsResource.id, pathPart: 'batch' });
+      this.publish(this.compatBatchResource);
+    }
+    const resource = new ApiGatewayResource(scope, 'compat-batch-resource', { restApiId: this.restApi.id, parentId: this.compatBatchResource.id, pathPart: route.family.name });
+    const schema = JSON.stringify(compatBatchModel(route.family));
+    const model = new ApiGatewayModel(scope, 'compat-batch-model', { restApiId: this.restApi.id, name: modelName(route.family, 'CompatBatch'), contentType: JSON_CONTENT_TYPE, schema: tfLiteral(schema) });
+    const template = compatPutRecordsRequestTemplate(route.family, route.streamName);
+    this.addRoute(scope, 'compat-batch', resource, model, 'PutRecords', template);
+    this.addPreflight(scope, 'compat-batch-options', resource);
+    this.publish(resource, model);
+  }
+
   private addRoute(
     scope: Construct,
-    id: 'single' | 'batch',
+    id: 'single' | 'batch' | 'compat-batch',
     resource: ApiGatewayResource,
     model: ApiGatewayModel,
     action: 'PutRecord' | 'PutRecords',
@@ -337,7 +356,7 @@ export class EventsApi extends Construct {
           responseParameters: { 'method.response.header.Access-Control-Allow-Origin': true },
         }),
     );
-    const responses = integrationResponses(id).map(
+    const responses = integrationResponses(action === 'PutRecord' ? 'single' : 'batch').map(
       (spec) =>
         new ApiGatewayIntegrationResponse(scope, `${id}-integration-response-${spec.statusCode}`, {
           restApiId: this.restApi.id,

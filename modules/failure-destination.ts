@@ -39,6 +39,9 @@ export const DEFAULT_FAILURE_RETENTION_DAYS = 14;
 /** Where Lambda writes its objects (the documented key layout starts here). */
 export const FAILURE_OBJECT_PREFIX = 'aws/lambda/';
 
+/** The bucket's request-metrics filter (S3 reports PutRequests only for a configured filter). */
+export const FAILURE_METRIC_FILTER = 'failure-records';
+
 /**
  * The failure bucket's name prefix (the provider appends a unique suffix);
  * redrive finds the bucket by it.
@@ -134,7 +137,7 @@ export class FailureDestination extends Construct {
     });
 
     // Request metrics exist only for a configured filter; this one counts Lambda's (and redrive's) writes.
-    const metricName = 'failure-records';
+    const metricName = FAILURE_METRIC_FILTER;
     new S3BucketMetric(this, 'put-metric', {
       bucket: bucket.id,
       name: metricName,

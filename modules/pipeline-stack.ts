@@ -24,6 +24,7 @@ import { alertRules, routeAlertsToTopic } from './alert-routing.js';
 import type { PipelineDeployment } from './deployment.js';
 import { PROJECT, prefix, type EnvironmentConfig } from './environments.js';
 import type { EventFamily } from './event-family.js';
+import { PipelineDashboard } from './dashboard.js';
 import { EventsApi } from './events-api.js';
 import { denyInsecureTransport, policyDocument, type Statement } from './iam.js';
 
@@ -172,6 +173,7 @@ export class PipelineStack extends TerraformStack {
       alarmTopicArn: this.alarmTopic.arn,
     });
 
+    new PipelineDashboard(this, 'dashboard');
     new TerraformOutput(this, 'api_url', { value: this.api.url, description: 'Base URL; POST /events/<family> and /events/<family>/batch' });
     new TerraformOutput(this, 'table_name', { value: this.table.name });
     new TerraformOutput(this, 'alert_bus_name', { value: this.alertBus.name });

@@ -237,7 +237,7 @@ describe.each(cases)('$name', ({ env, family, name }) => {
   });
 
   it('API: both routes are Kinesis service integrations rendering exactly the templates of modules/templates.ts', () => {
-    const [resourceId] = one(t(), 'aws_api_gateway_resource', (b) => b.path_part === family.name);
+    const [resourceId] = one(t(), 'aws_api_gateway_resource', (b) => b.path_part === family.name && !String(b.parent_id).includes('compat-batch'));
     const [batchResourceId] = one(
       t(),
       'aws_api_gateway_resource',
@@ -469,7 +469,7 @@ describe('adding a family is one line', () => {
     for (const suffix of ['iterator-age', 'errors', 'throttles', 'failure-records', 'write-throughput-exceeded', 'malformed-rate']) {
       named(after, 'aws_cloudwatch_metric_alarm', `${name}-${suffix}`, 'alarm_name');
     }
-    const [resourceId] = one(after, 'aws_api_gateway_resource', (b) => b.path_part === 'sensor_readings');
+    const [resourceId] = one(after, 'aws_api_gateway_resource', (b) => b.path_part === 'sensor_readings' && !String(b.parent_id).includes('compat-batch'));
     const [, integration] = one(after, 'aws_api_gateway_integration', (b) => b.resource_id === ref('aws_api_gateway_resource', resourceId, 'id') && b.type === 'AWS');
     expect(fromTfLiteral(integration.request_templates['application/json'])).toBe(putRecordRequestTemplate(sensors, name));
     named(after, 'aws_api_gateway_model', 'SensorReadingsEvent');

@@ -82,6 +82,40 @@ export function putRecordsRequestTemplate(family: FamilyDefinition, streamName: 
   ].join('\n');
 }
 
+/**
+ * Request template of the compatibility route `POST /events/batch/<family>`
+ * (the modular Terraform seed's clients): `{"records":[{"data":"<event as JSON
+ * text>","partitionKey":"..."}]}` → one Kinesis `PutRecords`. The edge cannot
+ * look inside a string, so `data` travels as the JSON string it is, marked
+ * `"encoding":"json"`; the processor parses and validates it (an invalid one
+ * lands in the malformed sink) and reads the idempotency key from it.
+ * `$input.json` re-serialises both strings, so no client text can break out of
+ * the envelope or the request.
+ */
+export function compatPutRecordsRequestTemplate(family: FamilyDefinition, streamName: string): string {
+  const field = (name: string) => `\${q}${name}\${q}`;
+  const envelope = [
+    `${field('id')}:\${q}$context.requestId:$i\${q}`,
+    `${field('family')}:\${q}${family.name}\${q}`,
+    `${field('key')}:null`,
+    `${field('receivedAt')}:$context.requestTimeEpoch`,
+    `${field('sourceIp')}:\${q}$context.identity.sourceIp\${q}`,
+    `${field('encoding')}:\${q}json\${q}`,
+    `${field('data')}:$data`,
+  ].join(',');
+  return [
+    QUOTE,
+    `{"StreamName":"${streamName}","Records":[`,
+    `#foreach($record in $input.path('$.records'))`,
+    `#set($i = $foreach.index)`,
+    `#set($data = $input.json("$.records[$i].data"))`,
+    `#set($envelope = "{${envelope}}")`,
+    `{"PartitionKey":$input.json("$.records[$i].partitionKey"),"Data":"$util.base64Encode($envelope)"}#if($foreach.hasNext),#end`,
+    `#end`,
+    `]}`,
+  ].join('\n');
+}
+
 /** 202 body of the single route: the event's id and where Kinesis put it. */
 export function putRecordResponseTemplate(): string {
   return [

@@ -64,6 +64,7 @@ function banner(local: LocalPipeline, buildMs: number): string {
     `  Kinesis      ${local.kinesisEndpoint}   (kinesis-local pid ${local.kinesisPid}, TLS port ${local.ports.kinesisTls})`,
     `  DynamoDB     ${local.dynamoEndpoint}   (dynalite, table ${d.tableName})`,
     `  EventBridge  ${local.alertSink.endpoint}   (alert sink, bus ${d.alertBusName}; GET ${local.apiUrl}/local/alerts)`,
+    `  Live page    ${local.pageUrl}   (per family rates, shard lag, failures, alerts, malformed records; updates every second)`,
     `  State        ${relative(process.cwd(), local.stateDir) || '.'}/   (checkpoints, failures/, logs/; --clean to start empty)`,
     '',
     '  Families',
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   const bundlesReady = skip ? Promise.resolve() : buildHandlers().then(() => void (buildMs = Date.now() - b0));
   bundlesReady.catch(() => {}); // startLocal reports the failure
   const port = process.env.PORT === undefined ? 4010 : Number(process.env.PORT);
-  const enginePorts = port === 0 ? {} : { kinesis: port + 1, kinesisTls: port + 2, dynamodb: port + 3, alertSink: port + 4 };
+  const enginePorts = port === 0 ? {} : { kinesis: port + 1, kinesisTls: port + 2, dynamodb: port + 3, alertSink: port + 4, livePage: port + 5 };
   const local = await startLocal({ port, enginePorts, clean: values.clean, verbose: values.verbose, print: log, bundlesReady });
   log(banner(local, buildMs));
 

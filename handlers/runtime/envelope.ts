@@ -5,6 +5,8 @@ import type { FamilyDefinition } from './family.js';
 /**
  * The envelope the API's VTL templates write to Kinesis (modules/templates.ts):
  * `id` is the API request id, `key` the client idempotency key or null.
+ * `encoding: "json"` (the compatibility batch route) means `data` is the
+ * event as JSON text, which only the processor can parse and validate.
  */
 export const envelopeSchema = z.object({
   id: z.string().check(z.minLength(1)),
@@ -12,6 +14,7 @@ export const envelopeSchema = z.object({
   key: z.optional(z.nullable(z.string().check(z.minLength(1)))),
   receivedAt: z.number(),
   sourceIp: z.optional(z.string()),
+  encoding: z.optional(z.literal('json')),
   data: z.unknown(),
 });
 
@@ -63,7 +66,30 @@ export function decodeRecord<F extends FamilyDefinition>(family: F, record: Kine
   if (envelope.data.family !== family.name) {
     return { ok: false, reason: 'wrong_family', issues: `envelope family "${envelope.data.family}" on the ${family.name} stream` };
   }
-  const event = family.schema.safeParse(envelope.data.data);
+  const body = envelope.data.encoding === 'json' ? parseJsonText(envelope.data.data) : { ok: true as const, value: envelope.data.data };
+  if (!body.ok) return { ok: false, reason: 'not_json', issues: body.issues };
+  const event = family.schema.safeParse(body.value);
   if (!event.success) return { ok: false, reason: 'invalid_event', issues: describeIssues(event.error.issues) };
-  return { ok: true, envelope: envelope.data, event: event.data as z.output<F['schema']>, eventTime: eventTimeOf(event.data, envelope.data) };
+  const decoded = envelope.data.encoding === 'json' ? withIdempotencyKey(family, envelope.data, event.data) : envelope.data;
+  return { ok: true, envelope: decoded, event: event.data as z.output<F['schema']>, eventTime: eventTimeOf(event.data, decoded) };
+}
+
+function parseJsonText(data: unknown): { ok: true; value: unknown } | { ok: false; issues: string } {
+  if (typeof data !== 'string') return { ok: false, issues: 'data: expected the event as a JSON string' };
+  try {
+    return { ok: true, value: JSON.parse(data) };
+  } catch (error) {
+    return { ok: false, issues: `data: ${(error as Error).message}` };
+  }
+}
+
+/** The edge could not read the key inside JSON text; it is read here, as the native route's template reads it. */
+function withIdempotencyKey(family: FamilyDefinition, envelope: Envelope, event: unknown): Envelope {
+  if (envelope.key) return envelope;
+  let node: unknown = event;
+  for (const part of family.idempotencyKey.split('.')) {
+    node = node !== null && typeof node === 'object' && Object.hasOwn(node, part) ? (node as Record<string, unknown>)[part] : undefined;
+  }
+  const key = typeof node === 'string' || typeof node === 'number' ? String(node) : '';
+  return key === '' ? envelope : { ...envelope, key };
 }
