@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAMILIES } from '../handlers/families.js';
 import { defineFamily } from '../handlers/runtime/family.js';
 import { orders } from '../handlers/orders/family.js';
-import { addFamilies, buildApp } from './app.js';
+import { addFamilies, buildApp } from '../main.js';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, type EnvironmentName } from './environments.js';
 import { EventFamily } from './event-family.js';
 import { fromTfLiteral } from './iam.js';

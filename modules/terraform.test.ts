@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { App } from 'cdktf';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildApp } from './app.js';
+import { buildApp } from '../main.js';
 
 const run = promisify(execFile);
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
