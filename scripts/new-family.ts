@@ -60,16 +60,20 @@ export function scaffoldFamily(root: string, name: string): ScaffoldResult {
   writeFileSync(listFile, registered);
 
   const rel = (file: string) => relative(root, join(dir, file));
+  const commands: [string, string][] = [
+    [`npx vitest run handlers/${name}`, 'the handler test (passes now)'],
+    ['npm run synth', 'every stack now holds its stream, processor, alarms and routes'],
+    ['npm start', `then: curl -s -X POST localhost:4010/events/${name} -H 'content-type: application/json' -d '${JSON.stringify(EXAMPLE)}'`],
+    [`npm run send -- --family ${name} --count 100`, 'events derived from the schema and example'],
+  ];
+  const width = Math.max(...commands.map(([command]) => command.length));
   const next = [
     `Edit, in this order:`,
     `  ${rel('family.ts')}        the schema, the partition key (the entity your effects update), the example`,
     `  ${rel('handler.ts')}       route(): the effects of one event, each on one item (keys start with "${name}#")`,
     `  ${rel('handler.test.ts')}  assert what your effects do`,
     `Then:`,
-    `  npx vitest run handlers/${name}     # the handler test (passes now)`,
-    `  npm run synth                       # the stacks now hold its stream, processor, alarms and routes`,
-    `  npm start                           # then: curl -s -X POST localhost:4010/events/${name} -H 'content-type: application/json' -d '${JSON.stringify(EXAMPLE)}'`,
-    `  npm run send -- --family ${name} --count 100`,
+    ...commands.map(([command, why]) => `  ${command.padEnd(width)}  # ${why}`),
     `Infrastructure settings other than the environment's: FAMILY_OVERRIDES in modules/app.ts.`,
   ].join('\n');
   return { created: [...files.map(([file]) => rel(file)), relative(root, listFile)], identifier, next };

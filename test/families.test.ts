@@ -2,10 +2,11 @@
  * The family list (handlers/families.ts) is complete and sound, and the
  * generator derived from a schema and an example produces valid, varied,
  * reproducible events, for every registered family and for a test-only family
- * with a union, a nested partition key, bounded integers and enums.
+ * with a union, a nested partition key, bounded integers and enums; the app
+ * entry builds nothing and no shipped code or script imports it.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as z from 'zod/mini';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +16,8 @@ import { entityId, eventId, isoTimestamp } from '../handlers/runtime/fields.js';
 import { DerivedGenerator } from '../scripts/generators/derived.js';
 import type { Body } from '../scripts/generators/generator.js';
 
-const handlersDir = resolve(fileURLToPath(new URL('../handlers', import.meta.url)));
+const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const handlersDir = join(repoRoot, 'handlers');
 const options = { seed: 7, epochMs: Date.parse('2026-11-01T00:00:00Z'), idPrefix: 'derived' };
 
 const at = (body: unknown, path: string): unknown =>
@@ -90,5 +92,28 @@ describe('the derived generator on the test-only family', () => {
     expect(payloads.every((p) => Number.isInteger(p.level) && p.level >= 1 && p.level <= 5)).toBe(true);
     expect(new Set(payloads.map((p) => p.level)).size).toBeGreaterThan(1);
     expect(bodies.every((b) => b.kind === 'reading')).toBe(true);
+  });
+});
+
+describe('the layout around the list', () => {
+  const importsOf = (file: string) =>
+    [...readFileSync(join(repoRoot, file), 'utf8').matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] ?? m[2]!);
+  const sourceFiles = (dir: string): string[] =>
+    readdirSync(join(repoRoot, dir), { withFileTypes: true, recursive: true })
+      .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+      .map((e) => relative(repoRoot, join(e.parentPath, e.name)));
+
+  it('the family list imports definitions only, never a processor (so modules/, local/ and scripts/ can import it)', () => {
+    const local = importsOf('handlers/families.ts').filter((s) => s.startsWith('.'));
+    expect(local.length).toBeGreaterThan(0);
+    for (const spec of local) expect(spec).toMatch(/^\.\/(?:[a-z0-9_]+\/family|runtime\/family)\.js$/);
+  });
+
+  it('the app entry builds nothing, and no shipped code or script imports it (local mode reads modules/app.ts)', () => {
+    expect(importsOf('main.ts').filter((s) => s.startsWith('.'))).toEqual(['./modules/app.js', './modules/app.js']);
+    const importers = ['handlers', 'modules', 'local', 'scripts']
+      .flatMap(sourceFiles)
+      .filter((f) => !f.endsWith('.test.ts') && importsOf(f).some((s) => /(^|\/)main\.js$/.test(s)));
+    expect(importers).toEqual([]);
   });
 });
