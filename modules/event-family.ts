@@ -137,7 +137,8 @@ export class EventFamily extends Construct {
       retentionInDays: processorCfg.logRetentionDays,
     });
 
-    const role = serviceRole(this, 'role', `${name}-processor`, 'lambda.amazonaws.com');
+    const roleName = `${name}-processor`;
+    const role = serviceRole(this, 'role', roleName, 'lambda.amazonaws.com');
     const statements: Statement[] = [
       {
         sid: 'ReadOwnStream',
@@ -224,6 +225,7 @@ export class EventFamily extends Construct {
     };
     const processorSettings: ProcessorSettings = {
       functionName: name,
+      roleName,
       handler: 'index.handler',
       bundleDir: isAbsolute(bundleDir) ? relative(repoRoot, bundleDir) : bundleDir,
       memorySize: processorCfg.memorySize,

@@ -192,7 +192,7 @@ describe('maximum record age', () => {
     expect(old.status).toBe(202);
     const file = local!.dlqFile('local_probe_age');
     const record = await eventually(() => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8').split('\n')[0]!) as OnFailureRecord) : undefined), 20_000, 'an expired-record DLQ entry');
-    expect(record.requestContext).toMatchObject({ condition: 'RecordAgeExceeded', approximateInvokeCount: 0 });
+    expect(record.requestContext).toMatchObject({ condition: 'RecordAgeExceeded', approximateInvokeCount: 1 });
     expect(record).not.toHaveProperty('responseContext');
     expect(record.KinesisBatchInfo).toMatchObject({ batchSize: 1, startSequenceNumber: old.json.sequenceNumber, endSequenceNumber: old.json.sequenceNumber });
     const ageLog = readFileSync(`${probeLog}.age`, 'utf8');
