@@ -16,7 +16,8 @@ import {
   putRecordRequestTemplate,
   putRecordsRequestTemplate,
 } from '../modules/templates.js';
-import { renderTemplate, type VtlContextInput } from './apigateway-vtl.js';
+import { renderTemplate, VtlError, type VtlContextInput } from './apigateway-vtl.js';
+import { JsonTextError, parseJsonText, type JsonValue } from './json-text.js';
 import { awsJsonCall } from './aws.js';
 import { compileValidators, jsonEscape, validationErrorString, type FamilyValidators } from './validation.js';
 import { listenLocal } from './ports.js';
@@ -111,12 +112,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     handle(req, res, requestId).then(
       () => options.log?.(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started} ms`),
       (error: unknown) => {
-        options.log?.(`${req.method} ${req.url} failed: ${String(error)}`);
+        logError(`${req.method} ${req.url} failed`, error);
         if (!res.headersSent) gatewayResponse(res, 'DEFAULT_5XX', baseContext(req, requestId, Date.now()));
         else res.end();
       },
     );
   });
+
+  /** Every internal error is logged, with its stack: to `options.log`, else to stderr. */
+  function logError(what: string, error: unknown): void {
+    const line = `${what}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+    if (options.log) options.log(line);
+    else console.error(`[gateway] ${line}`);
+  }
 
   function headers(requestId: string, extra: Record<string, string> = {}): Record<string, string> {
     return {
@@ -231,22 +239,34 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return;
     }
     const text = body.toString('utf8');
-    let parsed: unknown;
+    let parsed: JsonValue;
     try {
-      parsed = text.trim() === '' ? {} : JSON.parse(text);
+      // Numbers stay text (JsonNumber): what reaches Kinesis is what the client sent.
+      parsed = text.trim() === '' ? {} : parseJsonText(text);
     } catch (error) {
-      gatewayResponse(res, 'BAD_REQUEST_BODY', context, jsonEscape(`[Invalid JSON in request body: ${(error as Error).message}]`));
+      if (!(error instanceof JsonTextError)) throw error;
+      gatewayResponse(res, 'BAD_REQUEST_BODY', context, jsonEscape(`[Invalid JSON in request body: ${error.message}]`));
       return;
     }
     const validate = route.kind === 'single' ? route.validators.single : route.validators.batch;
-    if (!validate(parsed)) {
-      gatewayResponse(res, 'BAD_REQUEST_BODY', context, validationErrorString(validate.errors, parsed));
+    const problems = validate(parsed);
+    if (problems.length > 0) {
+      gatewayResponse(res, 'BAD_REQUEST_BODY', context, validationErrorString(problems));
       return;
     }
 
     const header: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') header[name] = value;
-    const rendered = renderTemplate(route.requestTemplate, { body: text, context, params: { header } });
+    let rendered;
+    try {
+      rendered = renderTemplate(route.requestTemplate, { body: text, parsedBody: parsed, context, params: { header } });
+    } catch (error) {
+      if (!(error instanceof VtlError)) throw error;
+      // A body the template cannot render is the client's problem: say so, and log it.
+      logError(`request template of ${path} failed`, error);
+      gatewayResponse(res, 'BAD_REQUEST_BODY', context, jsonEscape(`[The request body cannot be mapped: ${error.message}]`));
+      return;
+    }
     let integration: { status: number; body: string };
     try {
       integration = await awsJsonCall({
@@ -257,7 +277,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         body: rendered.output,
       });
     } catch (error) {
-      options.log?.(`integration failed: ${String(error)}`);
+      logError(`integration of ${path} failed`, error);
       gatewayResponse(res, 'DEFAULT_5XX', context);
       return;
     }

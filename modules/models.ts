@@ -12,7 +12,51 @@ export type JsonSchema = Record<string, unknown>;
  * same definition.
  */
 export function eventModel(family: FamilyDefinition): JsonSchema {
-  return z.toJSONSchema(family.schema, { target: 'draft-4', io: 'input' }) as JsonSchema;
+  return shapeForGatewayValidator(z.toJSONSchema(family.schema, { target: 'draft-4', io: 'input' }) as JsonSchema);
+}
+
+/** The field every variant of a `oneOf` fixes to one value (zod's discriminated union), with the values in variant order. */
+export function discriminatorOf(schema: JsonSchema): { field: string; values: string[] } | undefined {
+  const variants = schema.oneOf as JsonSchema[] | undefined;
+  if (!Array.isArray(variants) || variants.length === 0) return undefined;
+  const fixed = (variant: JsonSchema) =>
+    Object.entries((variant.properties ?? {}) as Record<string, JsonSchema>).filter(([, p]) => Array.isArray(p.enum) && (p.enum as unknown[]).length === 1);
+  for (const [field] of fixed(variants[0]!)) {
+    const values = variants.map((v) => ((v.properties as Record<string, JsonSchema> | undefined)?.[field]?.enum as unknown[] | undefined)?.[0]);
+    if (values.every((v): v is string => typeof v === 'string') && new Set(values).size === values.length) return { field, values };
+  }
+  return undefined;
+}
+
+/**
+ * Reshapes a discriminated union for API Gateway's validator, whose messages
+ * for `oneOf` are one summary line (`matched 0 out of 4`) and which looks at
+ * nothing deeper once a node has failed. So that a client learns what to fix:
+ * - a missing discriminator: `required` at the root names it (with the fields
+ *   every variant requires), and no `oneOf` line comes first;
+ * - a present one: a schema dependency on it checks its value first, whose
+ *   enum message lists the allowed values, and only then the variants' `oneOf`.
+ * The validator's texts carry no field names; the README names each family's discriminator.
+ */
+function shapeForGatewayValidator(schema: JsonSchema): JsonSchema {
+  const discriminator = discriminatorOf(schema);
+  if (!discriminator) return schema;
+  const { $schema, oneOf, ...rest } = schema;
+  const variants = oneOf as JsonSchema[];
+  const requiredByAll = ((variants[0]!.required ?? []) as string[]).filter((name) => variants.every((v) => ((v.required ?? []) as string[]).includes(name)));
+  const { field, values } = discriminator;
+  return {
+    ...($schema === undefined ? {} : { $schema }),
+    ...rest,
+    type: 'object',
+    required: [...new Set([field, ...requiredByAll])],
+    dependencies: {
+      [field]: {
+        dependencies: { [field]: { properties: { [field]: { enum: [...values].sort() } } } },
+        oneOf: variants,
+      },
+    },
+  };
 }
 
 /** Request model of the batch route: `{"records": [event, ...]}` with 1..500 events. */
