@@ -431,6 +431,24 @@ export function renderTemplate(template: string, request: VtlRequest = {}): VtlR
   };
 }
 
+/**
+ * A gateway response's template: API Gateway does no VTL there, only
+ * substitutes `$context.*` and `$stageVariables.*` references ("A
+ * GatewayResponse mapping template isn't processed by the VTL engine", the
+ * x-amazon-apigateway-gateway-responses.responseTemplates page). Unknown ones become empty.
+ */
+export function substituteGatewayResponse(template: string, request: Pick<VtlRequest, 'context' | 'stageVariables'> = {}): string {
+  const { context } = renderTemplate('', { context: request.context });
+  const roots: Record<string, unknown> = { context, stageVariables: { ...(request.stageVariables ?? {}) } };
+  return template.replace(/\$!?(?:\{(context|stageVariables)((?:\.[\w-]+)+)\}|(context|stageVariables)((?:\.[\w-]+)+))/g, (...m: string[]) => {
+    const root = m[1] ?? m[3]!;
+    const path = m[2] ?? m[4]!;
+    let node: unknown = roots[root];
+    for (const key of path.slice(1).split('.')) node = node !== null && typeof node === 'object' && Object.prototype.hasOwnProperty.call(node, key) ? (node as Record<string, unknown>)[key] : undefined;
+    return node === undefined || node === null || typeof node === 'object' ? '' : String(node);
+  });
+}
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** `$context.requestTime` in API Gateway's CLF format: `23/Nov/2026:10:42:47 +0000`. */

@@ -16,7 +16,7 @@ import {
   putRecordRequestTemplate,
   putRecordsRequestTemplate,
 } from '../modules/templates.js';
-import { renderTemplate, VtlError, type VtlContextInput } from './apigateway-vtl.js';
+import { renderTemplate, substituteGatewayResponse, VtlError, type VtlContextInput } from './apigateway-vtl.js';
 import { JsonTextError, parseJsonText, type JsonValue } from './json-text.js';
 import { awsJsonCall } from './aws.js';
 import { compileValidators, jsonEscape, validationErrorString, type FamilyValidators } from './validation.js';
@@ -70,6 +70,19 @@ interface Route {
   readonly requestTemplate: string;
   readonly validators: FamilyValidators;
 }
+
+/** Status of each response type API Gateway answers with when no gateway response is configured for it. */
+const DEFAULT_STATUS: Record<string, number> = {
+  BAD_REQUEST_BODY: 400,
+  MISSING_AUTHENTICATION_TOKEN: 403,
+  RESOURCE_NOT_FOUND: 404,
+  REQUEST_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  THROTTLED: 429,
+  QUOTA_EXCEEDED: 429,
+  INVALID_API_KEY: 403,
+  DEFAULT_5XX: 500,
+};
 
 /** `$context.error.message` API Gateway uses for each of its own responses. */
 const ERROR_MESSAGES: Record<string, string> = {
@@ -155,14 +168,27 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     };
   }
 
+  /** API Gateway's own answer of `type`: the configured response, else DEFAULT_4XX/5XX, always with the CORS header. */
   function gatewayResponse(res: ServerResponse, type: string, context: VtlContextInput, validationError?: string): void {
-    const spec = GATEWAY_RESPONSES[type] ?? GATEWAY_RESPONSES.DEFAULT_5XX!;
+    const fallback = DEFAULT_STATUS[type] !== undefined && DEFAULT_STATUS[type]! < 500 ? 'DEFAULT_4XX' : 'DEFAULT_5XX';
+    const spec = GATEWAY_RESPONSES[type] ?? GATEWAY_RESPONSES[fallback]!;
     const message = ERROR_MESSAGES[type] ?? 'Internal server error';
-    const rendered = renderTemplate(spec.template, {
+    const rendered = substituteGatewayResponse(spec.template, {
       context: { ...context, error: { message, responseType: type, ...(validationError !== undefined ? { validationErrorString: validationError } : {}) } },
     });
-    res.writeHead(Number(spec.statusCode), headers(context.requestId!, { 'x-amzn-errortype': type }));
-    res.end(rendered.output);
+    const status = GATEWAY_RESPONSES[type] ? Number(spec.statusCode) : (DEFAULT_STATUS[type] ?? 500);
+    res.writeHead(status, headers(context.requestId!, { 'x-amzn-errortype': type, ...(spec.headers ?? {}) }));
+    res.end(rendered);
+  }
+
+  /**
+   * Over 10 MB API Gateway answers before any gateway response applies: a
+   * plain-text 413 (recorded; a custom REQUEST_TOO_LARGE response is ignored),
+   * so no CORS header either.
+   */
+  function tooLarge(res: ServerResponse): void {
+    res.writeHead(413, { 'content-type': 'text; charset=utf-8' });
+    res.end(`HTTP content length exceeded ${MAX_PAYLOAD_BYTES} bytes.`);
   }
 
   async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
@@ -229,7 +255,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const body = await readBody(req);
     if (body === 'too-large') {
-      gatewayResponse(res, 'REQUEST_TOO_LARGE', context);
+      tooLarge(res);
       return;
     }
     const contentType = String(req.headers['content-type'] ?? JSON_CONTENT_TYPE).split(';')[0]!.trim().toLowerCase();

@@ -12,7 +12,55 @@ export type JsonSchema = Record<string, unknown>;
  * same definition.
  */
 export function eventModel(family: FamilyDefinition): JsonSchema {
-  return shapeForGatewayValidator(z.toJSONSchema(family.schema, { target: 'draft-4', io: 'input' }) as JsonSchema);
+  return guardEchoes(shapeForGatewayValidator(z.toJSONSchema(family.schema, { target: 'draft-4', io: 'input' }) as JsonSchema));
+}
+
+/**
+ * The longest string API Gateway's validator may quote back. Its pattern,
+ * enum, format and length messages quote the rejected value whole.
+ */
+export const MAX_ECHOED_STRING = 1024;
+
+/** The length above which a string schema's own checks would quote it: its maxLength, or the echo bound where it has echoing checks. */
+function echoBound(schema: JsonSchema): number | undefined {
+  if (typeof schema.maxLength === 'number') return schema.maxLength;
+  if (Array.isArray(schema.enum)) return Math.max(...(schema.enum as unknown[]).map((v) => (typeof v === 'string' ? v.length : 0)), 1);
+  if (schema.pattern !== undefined || schema.format !== undefined) return MAX_ECHOED_STRING;
+  return undefined;
+}
+
+/**
+ * Adds to every object a length guard for its string properties, in an
+ * `allOf` (which the validator checks before the properties and reports as
+ * one line that quotes nothing): a string too long for its field is refused
+ * without being echoed, because the validator looks no deeper once a node has
+ * failed. Anchored patterns (all of ours) refuse such strings anyway, so what
+ * is valid does not change.
+ */
+function guardEchoes(schema: JsonSchema): JsonSchema {
+  const out: JsonSchema = { ...schema };
+  const properties = schema.properties as Record<string, JsonSchema> | undefined;
+  if (properties) {
+    out.properties = Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, guardEchoes(v)]));
+    const guard = Object.fromEntries(
+      Object.entries(properties).flatMap(([name, p]) => {
+        const bound = echoBound(p);
+        return bound === undefined ? [] : [[name, { maxLength: bound }]];
+      }),
+    );
+    if (Object.keys(guard).length > 0) out.allOf = [...((schema.allOf as JsonSchema[] | undefined) ?? []), { properties: guard }];
+  }
+  if (schema.items && typeof schema.items === 'object' && !Array.isArray(schema.items)) out.items = guardEchoes(schema.items as JsonSchema);
+  for (const keyword of ['oneOf', 'anyOf'] as const) {
+    if (Array.isArray(schema[keyword])) out[keyword] = (schema[keyword] as JsonSchema[]).map(guardEchoes);
+  }
+  if (schema.dependencies && typeof schema.dependencies === 'object') {
+    out.dependencies = Object.fromEntries(
+      Object.entries(schema.dependencies as Record<string, unknown>).map(([k, v]) => [k, Array.isArray(v) ? v : guardEchoes(v as JsonSchema)]),
+    );
+  }
+  if (schema.additionalProperties && typeof schema.additionalProperties === 'object') out.additionalProperties = guardEchoes(schema.additionalProperties as JsonSchema);
+  return out;
 }
 
 /** The field every variant of a `oneOf` fixes to one value (zod's discriminated union), with the values in variant order. */

@@ -15,6 +15,7 @@ export interface Source {
 
 const LOCALSTACK = 'localstack/localstack@8b9a79f05846835cf4dff63ab7eefdde9df83783';
 const KINESIS_ESM = `${LOCALSTACK}:tests/aws/services/lambda_/event_source_mapping/test_lambda_integration_kinesis.snapshot.json`;
+const APIGW_COMMON = `${LOCALSTACK}:tests/aws/services/apigateway/test_apigateway_common.snapshot.json`;
 const FGE = 'java-json-tools/json-schema-validator@d265c6b15ca47a820de4a9d2f3de3b884c0a4b68';
 
 export const SOURCES = {
@@ -46,5 +47,15 @@ export const SOURCES = {
   },
   velocity: { where: 'https://velocity.apache.org/engine/1.7/user-guide.html (References, Conditionals: "==" compares toString() of different classes)' },
   apigatewayLimits: { where: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html (Payload size 10 MB)' },
+  templatePathFormatting: { where: APIGW_COMMON, case: 'TestApiGatewayCommon::test_input_path_template_formatting' },
+  templateBodyFormatting: { where: APIGW_COMMON, case: 'TestApiGatewayCommon::test_input_body_formatting' },
+  kinesisIntegration: {
+    where: `${LOCALSTACK}:tests/aws/services/apigateway/test_apigateway_kinesis.snapshot.json`,
+    case: 'test_apigateway_to_kinesis[PutRecord], [PutRecords] (apigateway_response)',
+  },
+  missingAuthenticationToken: { where: APIGW_COMMON, case: 'message "Missing Authentication Token" for a path with no method' },
+  tooLarge: {
+    where: 'koki-develop/lgtm-generator issue #10 (a recorded 413 over 10 MB; custom REQUEST_TOO_LARGE response had no effect), reapit/foundations issue #4338 (the same)',
+  },
   putRecords: { where: 'https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html (ErrorCode, ErrorMessage per entry)' },
 } as const satisfies Record<string, Source>;
