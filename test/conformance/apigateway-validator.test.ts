@@ -4,6 +4,7 @@
  * (modules/models.ts): the recorded texts and walk rules of
  * ./recorded-apigateway.ts, and the edge contract built on them.
  */
+import AjvModule from 'ajv-draft-04';
 import { describe, expect, it } from 'vitest';
 import { orders } from '../../handlers/orders/family.js';
 import { tutoring } from '../../handlers/tutoring/family.js';
@@ -107,5 +108,32 @@ describe('edge contract: the models tell a client what to fix', () => {
       expect(check(family, JSON.stringify(family.example))).toEqual([]);
       expect(check(family, JSON.stringify({ records: [family.example, family.example] }), 'batch')).toEqual([]);
     }
+  });
+});
+
+describe('the interpreter accepts and refuses what a standard draft-4 validator does (ajv-draft-04)', () => {
+  const Ajv = AjvModule.default;
+  const bodies = (family: typeof orders | typeof tutoring | typeof userActivity) => [
+    JSON.stringify(family.example),
+    '{}',
+    '[]',
+    '"x"',
+    JSON.stringify({ ...family.example, extra: 1 }),
+    JSON.stringify({ ...family.example, timestamp: '2026-11-23T10:00:00Z' }),
+    JSON.stringify({ ...family.example, timestamp: 'yesterday' }),
+    JSON.stringify({ ...family.example, event_id: 'a b' }),
+    JSON.stringify({ ...family.example, type: 'refunded', event_type: 'nope' }),
+    JSON.stringify({ ...family.example, items: [{ sku: 's', quantity: 0 }] }),
+    JSON.stringify({ ...family.example, payload: { student_id: 'x'.repeat(2000) } }),
+  ];
+  it.each([
+    ['orders', orders],
+    ['tutoring', tutoring],
+    ['user_activity', userActivity],
+  ] as const)('%s', (_, family) => {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    ajv.addFormat('date-time', (v: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,12})?(Z|[+-]\d{2}:?\d{2})$/.test(v) && !Number.isNaN(Date.parse(v)));
+    const standard = ajv.compile(eventModel(family));
+    for (const body of bodies(family)) expect(check(family, body).length === 0, body).toBe(standard(JSON.parse(body)));
   });
 });
