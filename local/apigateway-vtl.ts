@@ -219,7 +219,6 @@ const JAVA_METHODS: MethodHandler[] = [
  * "Where it differs from AWS"; the recorded facts in test/conformance).
  */
 /** The parts of velocityjs' compiler this runtime overrides, typed loosely (its own types are narrower than what it does). */
-/* eslint-disable @typescript-eslint/no-explicit-any */
 interface VelocityCompiler {
   context: Record<string, unknown>;
   contextId: string;

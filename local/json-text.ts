@@ -137,15 +137,3 @@ export function writeJsonText(value: unknown): string {
   }
   return JSON.stringify(value);
 }
-
-/** The plain JavaScript value (numbers as doubles), for code that wants one. */
-export function toPlain(value: unknown): unknown {
-  if (value instanceof JsonNumber) return value.value;
-  if (Array.isArray(value)) return value.map(toPlain);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) Object.defineProperty(out, k, { value: toPlain(v), enumerable: true, writable: true, configurable: true });
-    return out;
-  }
-  return value;
-}
