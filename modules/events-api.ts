@@ -318,7 +318,11 @@ export class EventsApi extends Construct {
           statusCode,
           responseModels: { [JSON_CONTENT_TYPE]: 'Empty' },
           // Retry-After is set by the 4xx template's responseOverride when Kinesis throttles.
-          responseParameters: { 'method.response.header.Access-Control-Allow-Origin': true, 'method.response.header.Retry-After': false },
+          responseParameters: {
+            'method.response.header.Access-Control-Allow-Origin': true,
+            'method.response.header.Retry-After': false,
+            'method.response.header.Access-Control-Expose-Headers': false,
+          },
         }),
     );
     const responses = integrationResponses(id).map(

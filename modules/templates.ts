@@ -158,6 +158,8 @@ export function clientErrorResponseTemplate(): string {
     `#if($type.endsWith('ProvisionedThroughputExceededException') || $type.endsWith('LimitExceededException') || $type.endsWith('ThrottlingException'))`,
     `#set($context.responseOverride.status = 429)`,
     `#set($context.responseOverride.header.Retry-After = "${RETRY_AFTER_SECONDS}")`,
+    // Browsers show a cross-origin response's Retry-After to scripts only when it is exposed.
+    `#set($context.responseOverride.header.Access-Control-Expose-Headers = "Retry-After")`,
     `{"message":"${MESSAGES.throttled}","retryable":true}`,
     // Kinesis has said "too large" both as a ValidationException (member length) and as an
     // InvalidArgumentException ("exceeds the stream's max record size of 1048576 bytes").
@@ -221,7 +223,7 @@ export const GATEWAY_RESPONSES: Readonly<Record<string, GatewayResponseSpec>> = 
   MISSING_AUTHENTICATION_TOKEN: { statusCode: '404', template: `{"message":"${MESSAGES.notFound}"}` },
   RESOURCE_NOT_FOUND: { statusCode: '404', template: `{"message":"${MESSAGES.notFound}"}` },
   UNSUPPORTED_MEDIA_TYPE: { statusCode: '415', template: `{"message":"${MESSAGES.unsupportedMediaType}"}` },
-  THROTTLED: { statusCode: '429', template: `{"message":"${MESSAGES.rateLimited}","retryable":true}`, headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } },
+  THROTTLED: { statusCode: '429', template: `{"message":"${MESSAGES.rateLimited}","retryable":true}`, headers: { 'Retry-After': String(RETRY_AFTER_SECONDS), 'Access-Control-Expose-Headers': 'Retry-After' } },
   // A quota resets at the end of its period (a day or more), not in a second: no Retry-After.
   QUOTA_EXCEEDED: { statusCode: '429', template: `{"message":"${MESSAGES.quotaExceeded}","retryable":false}` },
   INVALID_API_KEY: { statusCode: '403', template: `{"message":"${MESSAGES.forbidden}"}` },

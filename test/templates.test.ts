@@ -218,6 +218,7 @@ describe('integration responses', () => {
     expect(output).not.toContain('111122223333');
     // A 429 says when to come back.
     expect(headerOverrides['Retry-After']).toBe(expectedStatus === 429 ? String(RETRY_AFTER_SECONDS) : undefined);
+    expect(headerOverrides['Access-Control-Expose-Headers']).toBe(expectedStatus === 429 ? 'Retry-After' : undefined);
   });
 
   it('Kinesis 5xx → 500 with a generic message', () => {
@@ -249,7 +250,7 @@ describe('gateway responses', () => {
   });
 
   it('429 for the stage throttle says when to retry; every type not configured falls back to a default with CORS', () => {
-    expect(GATEWAY_RESPONSES.THROTTLED!.headers).toEqual({ 'Retry-After': String(RETRY_AFTER_SECONDS) });
+    expect(GATEWAY_RESPONSES.THROTTLED!.headers).toEqual({ 'Retry-After': String(RETRY_AFTER_SECONDS), 'Access-Control-Expose-Headers': 'Retry-After' });
     expect(GATEWAY_RESPONSES.DEFAULT_4XX).toBeDefined();
     expect(GATEWAY_RESPONSES.DEFAULT_5XX).toBeDefined();
   });
