@@ -21,7 +21,8 @@ import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 /** What Lambda sends to an SQS or SNS destination: a pointer (shard and sequence range), no records. */
 export interface OnFailureRecord {
   requestContext: { requestId: string; functionArn: string; condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded'; approximateInvokeCount: number };
-  responseContext?: { statusCode: number; executedVersion: string; functionError?: string };
+  /** Absent for RecordAgeExceeded; `functionError` is null when the function returned (a malformed or partial batch response). */
+  responseContext?: { statusCode: number; executedVersion: string; functionError: 'Unhandled' | null };
   version: '1.0';
   timestamp: string;
   KinesisBatchInfo: {

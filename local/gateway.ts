@@ -17,7 +17,8 @@ import {
   putRecordRequestTemplate,
   putRecordsRequestTemplate,
 } from '../modules/templates.js';
-import { renderTemplate, type VtlContextInput } from './apigateway-vtl.js';
+import { renderTemplate, substituteGatewayResponse, VtlError, type VtlContextInput } from './apigateway-vtl.js';
+import { JsonTextError, parseJsonText, type JsonValue } from './json-text.js';
 import { awsJsonCall } from './aws.js';
 import { compileValidators, jsonEscape, validationErrorString, type FamilyValidators } from './validation.js';
 import { listenLocal } from './ports.js';
@@ -73,6 +74,19 @@ interface Route {
   readonly compat?: boolean;
 }
 
+/** Status of each response type API Gateway answers with when no gateway response is configured for it. */
+const DEFAULT_STATUS: Record<string, number> = {
+  BAD_REQUEST_BODY: 400,
+  MISSING_AUTHENTICATION_TOKEN: 403,
+  RESOURCE_NOT_FOUND: 404,
+  REQUEST_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  THROTTLED: 429,
+  QUOTA_EXCEEDED: 429,
+  INVALID_API_KEY: 403,
+  DEFAULT_5XX: 500,
+};
+
 /** `$context.error.message` API Gateway uses for each of its own responses. */
 const ERROR_MESSAGES: Record<string, string> = {
   BAD_REQUEST_BODY: 'Invalid request body',
@@ -121,12 +135,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     handle(req, res, requestId).then(
       () => options.log?.(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started} ms`),
       (error: unknown) => {
-        options.log?.(`${req.method} ${req.url} failed: ${String(error)}`);
+        logError(`${req.method} ${req.url} failed`, error);
         if (!res.headersSent) gatewayResponse(res, 'DEFAULT_5XX', baseContext(req, requestId, Date.now()));
         else res.end();
       },
     );
   });
+
+  /** Every internal error is logged, with its stack: to `options.log`, else to stderr. */
+  function logError(what: string, error: unknown): void {
+    const line = `${what}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+    if (options.log) options.log(line);
+    else console.error(`[gateway] ${line}`);
+  }
 
   function headers(requestId: string, extra: Record<string, string> = {}): Record<string, string> {
     return {
@@ -157,14 +178,27 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     };
   }
 
+  /** API Gateway's own answer of `type`: the configured response, else DEFAULT_4XX/5XX, always with the CORS header. */
   function gatewayResponse(res: ServerResponse, type: string, context: VtlContextInput, validationError?: string): void {
-    const spec = GATEWAY_RESPONSES[type] ?? GATEWAY_RESPONSES.DEFAULT_5XX!;
+    const fallback = DEFAULT_STATUS[type] !== undefined && DEFAULT_STATUS[type]! < 500 ? 'DEFAULT_4XX' : 'DEFAULT_5XX';
+    const spec = GATEWAY_RESPONSES[type] ?? GATEWAY_RESPONSES[fallback]!;
     const message = ERROR_MESSAGES[type] ?? 'Internal server error';
-    const rendered = renderTemplate(spec.template, {
+    const rendered = substituteGatewayResponse(spec.template, {
       context: { ...context, error: { message, responseType: type, ...(validationError !== undefined ? { validationErrorString: validationError } : {}) } },
     });
-    res.writeHead(Number(spec.statusCode), headers(context.requestId!, { 'x-amzn-errortype': type }));
-    res.end(rendered.output);
+    const status = GATEWAY_RESPONSES[type] ? Number(spec.statusCode) : (DEFAULT_STATUS[type] ?? 500);
+    res.writeHead(status, headers(context.requestId!, { 'x-amzn-errortype': type, ...(spec.headers ?? {}) }));
+    res.end(rendered);
+  }
+
+  /**
+   * Over 10 MB API Gateway answers before any gateway response applies: a
+   * plain-text 413 (recorded; a custom REQUEST_TOO_LARGE response is ignored),
+   * so no CORS header either.
+   */
+  function tooLarge(res: ServerResponse): void {
+    res.writeHead(413, { 'content-type': 'text; charset=utf-8' });
+    res.end(`HTTP content length exceeded ${MAX_PAYLOAD_BYTES} bytes.`);
   }
 
   async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
@@ -231,7 +265,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const body = await readBody(req);
     if (body === 'too-large') {
-      gatewayResponse(res, 'REQUEST_TOO_LARGE', context);
+      tooLarge(res);
       return;
     }
     const contentType = String(req.headers['content-type'] ?? JSON_CONTENT_TYPE).split(';')[0]!.trim().toLowerCase();
@@ -241,22 +275,34 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return;
     }
     const text = body.toString('utf8');
-    let parsed: unknown;
+    let parsed: JsonValue;
     try {
-      parsed = text.trim() === '' ? {} : JSON.parse(text);
+      // Numbers stay text (JsonNumber): what reaches Kinesis is what the client sent.
+      parsed = text.trim() === '' ? {} : parseJsonText(text);
     } catch (error) {
-      gatewayResponse(res, 'BAD_REQUEST_BODY', context, jsonEscape(`[Invalid JSON in request body: ${(error as Error).message}]`));
+      if (!(error instanceof JsonTextError)) throw error;
+      gatewayResponse(res, 'BAD_REQUEST_BODY', context, jsonEscape(`[Invalid JSON in request body: ${error.message}]`));
       return;
     }
     const validate = route.compat ? route.validators.compatBatch : route.kind === 'single' ? route.validators.single : route.validators.batch;
-    if (!validate(parsed)) {
-      gatewayResponse(res, 'BAD_REQUEST_BODY', context, validationErrorString(validate.errors, parsed));
+    const problems = validate(parsed);
+    if (problems.length > 0) {
+      gatewayResponse(res, 'BAD_REQUEST_BODY', context, validationErrorString(problems));
       return;
     }
 
     const header: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') header[name] = value;
-    const rendered = renderTemplate(route.requestTemplate, { body: text, context, params: { header } });
+    let rendered;
+    try {
+      rendered = renderTemplate(route.requestTemplate, { body: text, parsedBody: parsed, context, params: { header } });
+    } catch (error) {
+      if (!(error instanceof VtlError)) throw error;
+      // A body the template cannot render is the client's problem: say so, and log it.
+      logError(`request template of ${path} failed`, error);
+      gatewayResponse(res, 'BAD_REQUEST_BODY', context, jsonEscape(`[The request body cannot be mapped: ${error.message}]`));
+      return;
+    }
     let integration: { status: number; body: string };
     try {
       integration = await awsJsonCall({
@@ -267,7 +313,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         body: rendered.output,
       });
     } catch (error) {
-      options.log?.(`integration failed: ${String(error)}`);
+      logError(`integration of ${path} failed`, error);
       gatewayResponse(res, 'DEFAULT_5XX', context);
       return;
     }

@@ -234,7 +234,7 @@ class ShardPoller {
       eventVersion: '1.0',
       eventID: `${this.shardId}:${record.SequenceNumber!}`,
       eventName: 'aws:kinesis:record',
-      invokeIdentityArn: `arn:aws:iam::${accountId}:role/${family.processor.functionName}`,
+      invokeIdentityArn: `arn:aws:iam::${accountId}:role/${family.processor.roleName ?? family.processor.functionName}`,
       awsRegion: region,
       eventSourceARN: this.parent.streamArn,
     }));
@@ -280,11 +280,12 @@ class ShardPoller {
         requestId: last?.requestId ?? randomUUID(),
         functionArn: this.parent.functionArn,
         condition,
-        approximateInvokeCount: invokeCount,
+        // A record that expired before it was ever delivered still counts 1 (recorded against AWS, see test/conformance).
+        approximateInvokeCount: condition === 'RecordAgeExceeded' ? Math.max(1, invokeCount) : invokeCount,
       },
       ...(condition === 'RecordAgeExceeded'
         ? {}
-        : { responseContext: { statusCode: 200, executedVersion: '$LATEST', ...(last?.error ? { functionError: 'Unhandled' } : {}) } }),
+        : { responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: last?.error ? 'Unhandled' : null } }),
       version: '1.0',
       timestamp: new Date().toISOString(),
       KinesisBatchInfo: {
@@ -346,14 +347,18 @@ class ShardPoller {
         }
         if (verdict.kind === 'partial') {
           this.parent.stats.succeededRecords += verdict.from;
+          this.report(pending.length, 'partial', `${verdict.count} reported failed; retrying from record ${verdict.from + 1}`, started);
           if (verdict.from > 0) {
-            // Everything before the lowest failed record is done: checkpoint there and retry the rest.
+            // Everything before the lowest failed record is done: checkpoint there. The rest is a new
+            // batch to Lambda: its attempts start again, 1 + maximumRetryAttempts of them (recorded
+            // against AWS: approximateInvokeCount 4 with 3 retries, see test/conformance).
             this.checkpoint(pending[verdict.from - 1]!);
             pending = pending.slice(verdict.from);
             retries = 0;
             invokes = 0;
+            await sleep(backoffMs(1), this.signal);
+            continue;
           }
-          this.report(pending.length + verdict.from, 'partial', `${verdict.count} reported failed; retrying from record ${verdict.from + 1}`, started);
         } else {
           this.parent.stats.failedInvocations++;
           if (this.es.bisectBatchOnFunctionError && pending.length > 1) {

@@ -20,6 +20,8 @@ export interface EventSourceSettings {
 
 export interface ProcessorSettings {
   readonly functionName: string;
+  /** Name of the execution role (its ARN is the `invokeIdentityArn` of every Kinesis record Lambda delivers). @default the function name (hand-built test deployments) */
+  readonly roleName?: string;
   /** Lambda handler string inside the bundle, e.g. `index.handler`. */
   readonly handler: string;
   /** Folder of the esbuild bundle (relative to the repository root). */

@@ -136,7 +136,8 @@ export class EventFamily extends Construct {
       retentionInDays: processorCfg.logRetentionDays,
     });
 
-    const role = serviceRole(this, 'role', `${name}-processor`, 'lambda.amazonaws.com');
+    const roleName = `${name}-processor`;
+    const role = serviceRole(this, 'role', roleName, 'lambda.amazonaws.com');
     this.failureDestination = new FailureDestination(this, 'failures', {
       name,
       role,
@@ -225,6 +226,7 @@ export class EventFamily extends Construct {
     const reservedConcurrency = reservedConcurrencyOf(processorCfg, streamCfg, eventSource.parallelizationFactor);
     const processorSettings: ProcessorSettings = {
       functionName: name,
+      roleName,
       handler: 'index.handler',
       bundleDir: isAbsolute(bundleDir) ? relative(repoRoot, bundleDir) : bundleDir,
       memorySize: processorCfg.memorySize,

@@ -147,7 +147,10 @@ export class EventsApi extends Construct {
         responseType: type,
         statusCode: spec.statusCode,
         responseTemplates: { [JSON_CONTENT_TYPE]: tfLiteral(spec.template) },
-        responseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': `'${this.allowOrigin}'` },
+        responseParameters: {
+          'gatewayresponse.header.Access-Control-Allow-Origin': `'${this.allowOrigin}'`,
+          ...Object.fromEntries(Object.entries(spec.headers ?? {}).map(([name, value]) => [`gatewayresponse.header.${name}`, `'${value}'`])),
+        },
       });
       this.dependOn(response);
     }
@@ -353,7 +356,12 @@ export class EventsApi extends Construct {
           httpMethod: method.httpMethod,
           statusCode,
           responseModels: { [JSON_CONTENT_TYPE]: 'Empty' },
-          responseParameters: { 'method.response.header.Access-Control-Allow-Origin': true },
+          // Retry-After is set by the 4xx template's responseOverride when Kinesis throttles.
+          responseParameters: {
+            'method.response.header.Access-Control-Allow-Origin': true,
+            'method.response.header.Retry-After': false,
+            'method.response.header.Access-Control-Expose-Headers': false,
+          },
         }),
     );
     const responses = integrationResponses(action === 'PutRecord' ? 'single' : 'batch').map(

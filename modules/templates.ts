@@ -125,19 +125,44 @@ export function putRecordResponseTemplate(): string {
 }
 
 /**
+ * What a client should do about one failed PutRecords entry, by Kinesis'
+ * entry `ErrorCode` (PutRecords API reference): a message of our own (Kinesis'
+ * `ErrorMessage` names the account and stream) and whether retrying that entry
+ * can succeed. Codes not listed are not retryable.
+ */
+export const ENTRY_FAILURES: Readonly<Record<string, { readonly message: string; readonly retryable: boolean }>> = {
+  ProvisionedThroughputExceededException: { message: 'The stream is over its throughput: retry this record with backoff.', retryable: true },
+  InternalFailure: { message: 'Kinesis failed to store this record: retry it.', retryable: true },
+  KMSThrottlingException: { message: 'The stream key is throttled: retry this record with backoff.', retryable: true },
+  KMSAccessDeniedException: { message: 'The stream key refused the write: retrying will not help; contact the operators.', retryable: false },
+  KMSDisabledException: { message: 'The stream key is disabled: retrying will not help; contact the operators.', retryable: false },
+  KMSInvalidStateException: { message: 'The stream key is not usable: retrying will not help; contact the operators.', retryable: false },
+  KMSNotFoundException: { message: 'The stream key does not exist: retrying will not help; contact the operators.', retryable: false },
+  KMSOptInRequired: { message: 'The stream key is not enabled for this account: retrying will not help; contact the operators.', retryable: false },
+};
+const UNKNOWN_ENTRY_FAILURE = 'Kinesis refused this record.';
+
+/**
  * 202 body of the batch route. PutRecords is not atomic: each record succeeds
  * or fails alone, so the response lists every record in request order and a
- * client retries exactly those with an `errorCode`. Kinesis' own error
- * messages name the account, so only the public error code is passed on.
+ * client retries exactly those with `"retryable":true`. Kinesis' own error
+ * messages name the account, so the entry carries its public code and our message.
  */
 export function putRecordsResponseTemplate(): string {
   const id = '$context.requestId:$foreach.index';
+  const branches = Object.entries(ENTRY_FAILURES)
+    .map(([code, { message }], i) => `${i === 0 ? '#if' : '#elseif'}($code == '${code}')${message}`)
+    .join('');
+  const retryable = Object.entries(ENTRY_FAILURES)
+    .filter(([, f]) => f.retryable)
+    .map(([code]) => `$code == '${code}'`)
+    .join(' || ');
   return [
     `{"failedRecordCount":$input.path('$.FailedRecordCount'),"records":[`,
     `#foreach($r in $input.path('$.Records'))`,
     `#if("$!r.ErrorCode" == "")` +
       `{"id":"${id}","sequenceNumber":"$r.SequenceNumber","shardId":"$r.ShardId"}` +
-      `#else{"id":"${id}","errorCode":"$r.ErrorCode"}#end#if($foreach.hasNext),#end`,
+      `#else#set($code = "$r.ErrorCode"){"id":"${id}","errorCode":"$code","message":"${branches}#{else}${UNKNOWN_ENTRY_FAILURE}#end","retryable":#if(${retryable})true#{else}false#end}#end#if($foreach.hasNext),#end`,
     `#end`,
     `]}`,
   ].join('\n');
@@ -149,7 +174,6 @@ export const MESSAGES = {
   rejected: 'The event was rejected by the stream.',
   internal: 'Internal error: the event was not accepted. Retry later.',
   notFound: 'Not found: there is no event family route at this path. Use POST /events/<family> or /events/<family>/batch.',
-  requestTooLarge: 'Request too large: API Gateway accepts at most 10 MB.',
   unsupportedMediaType: 'Unsupported media type: send application/json.',
   rateLimited: 'Too many requests: the API is over its rate limit. Retry with exponential backoff.',
   quotaExceeded: 'Too many requests: the API key is over its quota.',
@@ -167,24 +191,30 @@ export function clientErrorResponseTemplate(): string {
     `#set($message = "$!input.path('$.message')$!input.path('$.Message')")`,
     `#if($type.endsWith('ProvisionedThroughputExceededException') || $type.endsWith('LimitExceededException') || $type.endsWith('ThrottlingException'))`,
     `#set($context.responseOverride.status = 429)`,
-    `{"message":"${MESSAGES.throttled}"}`,
+    `#set($context.responseOverride.header.Retry-After = "${RETRY_AFTER_SECONDS}")`,
+    // Browsers show a cross-origin response's Retry-After to scripts only when it is exposed.
+    `#set($context.responseOverride.header.Access-Control-Expose-Headers = "Retry-After")`,
+    `{"message":"${MESSAGES.throttled}","retryable":true}`,
     // Kinesis has said "too large" both as a ValidationException (member length) and as an
     // InvalidArgumentException ("exceeds the stream's max record size of 1048576 bytes").
     `#elseif(($type.endsWith('ValidationException') || $type.endsWith('InvalidArgumentException')) && $message.indexOf('1048576') >= 0)`,
     `#set($context.responseOverride.status = 413)`,
-    `{"message":"${MESSAGES.tooLarge}"}`,
+    `{"message":"${MESSAGES.tooLarge}","retryable":false}`,
     `#elseif($type.endsWith('ValidationException') || $type.endsWith('InvalidArgumentException'))`,
-    `{"message":"${MESSAGES.rejected}"}`,
+    `{"message":"${MESSAGES.rejected}","retryable":false}`,
     `#else`,
     `#set($context.responseOverride.status = 500)`,
-    `{"message":"${MESSAGES.internal}"}`,
+    `{"message":"${MESSAGES.internal}","retryable":true}`,
     `#end`,
   ].join('\n');
 }
 
 export function serverErrorResponseTemplate(): string {
-  return `{"message":"${MESSAGES.internal}"}`;
+  return `{"message":"${MESSAGES.internal}","retryable":true}`;
 }
+
+/** What a 429 tells clients to wait, in seconds (`Retry-After`): the stage's token bucket refills within a second. */
+export const RETRY_AFTER_SECONDS = 1;
 
 export interface IntegrationResponseSpec {
   /** Regex over the integration's HTTP status; undefined marks the default response. */
@@ -209,10 +239,13 @@ export const METHOD_STATUS_CODES = ['202', '400', '413', '429', '500'] as const;
 export interface GatewayResponseSpec {
   readonly statusCode: string;
   readonly template: string;
+  /** Static response headers besides the CORS ones every response gets. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /**
- * API Gateway's own error responses, rewritten as JSON `{"message"}` with the
+ * API Gateway's own error responses (their templates are not VTL: API Gateway
+ * only substitutes `$context` and `$stageVariables` references in them), rewritten as JSON `{"message"}` with the
  * status a client expects: an unknown family is 404, not the default 403
  * "Missing Authentication Token".
  */
@@ -223,10 +256,12 @@ export const GATEWAY_RESPONSES: Readonly<Record<string, GatewayResponseSpec>> = 
   },
   MISSING_AUTHENTICATION_TOKEN: { statusCode: '404', template: `{"message":"${MESSAGES.notFound}"}` },
   RESOURCE_NOT_FOUND: { statusCode: '404', template: `{"message":"${MESSAGES.notFound}"}` },
-  REQUEST_TOO_LARGE: { statusCode: '413', template: `{"message":"${MESSAGES.requestTooLarge}"}` },
   UNSUPPORTED_MEDIA_TYPE: { statusCode: '415', template: `{"message":"${MESSAGES.unsupportedMediaType}"}` },
-  THROTTLED: { statusCode: '429', template: `{"message":"${MESSAGES.rateLimited}"}` },
-  QUOTA_EXCEEDED: { statusCode: '429', template: `{"message":"${MESSAGES.quotaExceeded}"}` },
+  THROTTLED: { statusCode: '429', template: `{"message":"${MESSAGES.rateLimited}","retryable":true}`, headers: { 'Retry-After': String(RETRY_AFTER_SECONDS), 'Access-Control-Expose-Headers': 'Retry-After' } },
+  // A quota resets at the end of its period (a day or more), not in a second: no Retry-After.
+  QUOTA_EXCEEDED: { statusCode: '429', template: `{"message":"${MESSAGES.quotaExceeded}","retryable":false}` },
   INVALID_API_KEY: { statusCode: '403', template: `{"message":"${MESSAGES.forbidden}"}` },
-  DEFAULT_5XX: { statusCode: '500', template: `{"message":"${MESSAGES.internal}"}` },
+  // Every response type not configured above inherits the defaults, CORS headers included.
+  DEFAULT_4XX: { statusCode: '400', template: `{"message":$context.error.messageString}` },
+  DEFAULT_5XX: { statusCode: '500', template: `{"message":"${MESSAGES.internal}","retryable":true}` },
 };

@@ -11,10 +11,12 @@ import { orders } from '../handlers/orders/family.js';
 import { payments } from '../handlers/payments/family.js';
 import { tutoring } from '../handlers/tutoring/family.js';
 import { userActivity } from '../handlers/user_activity/family.js';
-import { renderTemplate } from '../local/apigateway-vtl.js';
+import { renderTemplate, substituteGatewayResponse } from '../local/apigateway-vtl.js';
 import {
+  ENTRY_FAILURES,
   GATEWAY_RESPONSES,
   MESSAGES,
+  RETRY_AFTER_SECONDS,
   clientErrorResponseTemplate,
   integrationResponses,
   putRecordRequestTemplate,
@@ -168,22 +170,31 @@ describe('integration responses', () => {
     });
   });
 
-  it('batch: 202 body with failedRecordCount and per-record results, failures by public error code only', () => {
+  it('batch: 202 body with failedRecordCount and per-record results; a failed entry has its public code, a message and whether to retry it', () => {
     const kinesis = {
-      FailedRecordCount: 1,
+      FailedRecordCount: 3,
       Records: [
         { SequenceNumber: '111', ShardId: 'shardId-000000000000' },
         { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard shardId-000000000000 in stream x under account 111122223333.' },
         { SequenceNumber: '113', ShardId: 'shardId-000000000001' },
+        { ErrorCode: 'KMSAccessDeniedException', ErrorMessage: 'User arn:aws:sts::111122223333:assumed-role/x is not authorized to use key y' },
+        { ErrorCode: 'SomethingNewException', ErrorMessage: 'account 111122223333' },
       ],
     };
     const { output } = renderTemplate(putRecordsResponseTemplate(), { body: JSON.stringify(kinesis), context: CONTEXT });
     expect(JSON.parse(output)).toEqual({
-      failedRecordCount: 1,
+      failedRecordCount: 3,
       records: [
         { id: `${CONTEXT.requestId}:0`, sequenceNumber: '111', shardId: 'shardId-000000000000' },
-        { id: `${CONTEXT.requestId}:1`, errorCode: 'ProvisionedThroughputExceededException' },
+        {
+          id: `${CONTEXT.requestId}:1`,
+          errorCode: 'ProvisionedThroughputExceededException',
+          message: ENTRY_FAILURES.ProvisionedThroughputExceededException!.message,
+          retryable: true,
+        },
         { id: `${CONTEXT.requestId}:2`, sequenceNumber: '113', shardId: 'shardId-000000000001' },
+        { id: `${CONTEXT.requestId}:3`, errorCode: 'KMSAccessDeniedException', message: ENTRY_FAILURES.KMSAccessDeniedException!.message, retryable: false },
+        { id: `${CONTEXT.requestId}:4`, errorCode: 'SomethingNewException', message: 'Kinesis refused this record.', retryable: false },
       ],
     });
     expect(output).not.toContain('111122223333');
@@ -193,18 +204,21 @@ describe('integration responses', () => {
     renderTemplate(clientErrorResponseTemplate(), { body: JSON.stringify({ __type: type, message }), context: CONTEXT });
 
   it.each([
-    ['ProvisionedThroughputExceededException', 'Rate exceeded for shard shardId-000000000000 under account 111122223333.', 429, MESSAGES.throttled],
-    ['LimitExceededException', 'Limit exceeded', 429, MESSAGES.throttled],
-    ['ValidationException', "1 validation error detected: Value at 'data' failed to satisfy constraint: Member must have length less than or equal to 1048576", 413, MESSAGES.tooLarge],
-    ['ValidationException', 'Partition key too long', undefined, MESSAGES.rejected],
-    ['InvalidArgumentException', 'bad argument', undefined, MESSAGES.rejected],
-    ['AccessDeniedException', 'User arn:aws:sts::111122223333:assumed-role/x is not authorized', 500, MESSAGES.internal],
-    ['ResourceNotFoundException', 'Stream event-flow-dev-x under account 111122223333 not found.', 500, MESSAGES.internal],
-  ])('Kinesis %s → status %s via $context.responseOverride.status, no internals', (type, message, expectedStatus, expectedMessage) => {
-    const { output, statusOverride } = kinesisError(type, message);
+    ['ProvisionedThroughputExceededException', 'Rate exceeded for shard shardId-000000000000 under account 111122223333.', 429, MESSAGES.throttled, true],
+    ['LimitExceededException', 'Limit exceeded', 429, MESSAGES.throttled, true],
+    ['ValidationException', "1 validation error detected: Value at 'data' failed to satisfy constraint: Member must have length less than or equal to 1048576", 413, MESSAGES.tooLarge, false],
+    ['ValidationException', 'Partition key too long', undefined, MESSAGES.rejected, false],
+    ['InvalidArgumentException', 'bad argument', undefined, MESSAGES.rejected, false],
+    ['AccessDeniedException', 'User arn:aws:sts::111122223333:assumed-role/x is not authorized', 500, MESSAGES.internal, true],
+    ['ResourceNotFoundException', 'Stream event-flow-dev-x under account 111122223333 not found.', 500, MESSAGES.internal, true],
+  ])('Kinesis %s → status %s via $context.responseOverride.status, no internals', (type, message, expectedStatus, expectedMessage, retryable) => {
+    const { output, statusOverride, headerOverrides } = kinesisError(type, message);
     expect(statusOverride).toBe(expectedStatus);
-    expect(JSON.parse(output)).toEqual({ message: expectedMessage });
+    expect(JSON.parse(output)).toEqual({ message: expectedMessage, retryable });
     expect(output).not.toContain('111122223333');
+    // A 429 says when to come back.
+    expect(headerOverrides['Retry-After']).toBe(expectedStatus === 429 ? String(RETRY_AFTER_SECONDS) : undefined);
+    expect(headerOverrides['Access-Control-Expose-Headers']).toBe(expectedStatus === 429 ? 'Retry-After' : undefined);
   });
 
   it('Kinesis 5xx → 500 with a generic message', () => {
@@ -213,7 +227,7 @@ describe('integration responses', () => {
       context: CONTEXT,
     });
     expect(statusOverride).toBeUndefined();
-    expect(JSON.parse(output)).toEqual({ message: MESSAGES.internal });
+    expect(JSON.parse(output)).toEqual({ message: MESSAGES.internal, retryable: true });
   });
 });
 
@@ -223,11 +237,21 @@ describe('gateway responses', () => {
     // validationErrorString arrives with its quotes JSON-escaped, as in its documented examples.
     const reason = '[object has missing required properties (["user_id"])]';
     const escaped = JSON.stringify(reason).slice(1, -1);
-    const { output } = renderTemplate(GATEWAY_RESPONSES.BAD_REQUEST_BODY!.template, { context: { ...CONTEXT, error: { validationErrorString: escaped } } });
+    const output = substituteGatewayResponse(GATEWAY_RESPONSES.BAD_REQUEST_BODY!.template, { context: { ...CONTEXT, error: { validationErrorString: escaped } } });
     expect(JSON.parse(output)).toEqual({ message: `Invalid request body: ${reason}` });
     expect(GATEWAY_RESPONSES.MISSING_AUTHENTICATION_TOKEN!.statusCode).toBe('404');
     for (const spec of Object.values(GATEWAY_RESPONSES)) {
-      expect(JSON.parse(renderTemplate(spec.template, { context: CONTEXT }).output)).toHaveProperty('message');
+      expect(JSON.parse(substituteGatewayResponse(spec.template, { context: { ...CONTEXT, error: { message: 'Forbidden' } } }))).toHaveProperty('message');
     }
+  });
+
+  it('use no VTL: API Gateway does not run Velocity on them, it only substitutes variables', () => {
+    for (const [type, spec] of Object.entries(GATEWAY_RESPONSES)) expect(spec.template, type).not.toMatch(/#(set|if|foreach|else|end)\b|\$util\./);
+  });
+
+  it('429 for the stage throttle says when to retry; every type not configured falls back to a default with CORS', () => {
+    expect(GATEWAY_RESPONSES.THROTTLED!.headers).toEqual({ 'Retry-After': String(RETRY_AFTER_SECONDS), 'Access-Control-Expose-Headers': 'Retry-After' });
+    expect(GATEWAY_RESPONSES.DEFAULT_4XX).toBeDefined();
+    expect(GATEWAY_RESPONSES.DEFAULT_5XX).toBeDefined();
   });
 });
