@@ -95,7 +95,8 @@ describe('compatibility batch template (POST /events/batch/<family>)', () => {
   it('the model bounds partition keys to 1..256 characters (Kinesis PutRecordsRequestEntry) and requires both fields', () => {
     // Source: Amazon Kinesis Data Streams API Reference, PutRecordsRequestEntry: "PartitionKey ... Length Constraints: Minimum length of 1. Maximum length of 256."
     expect(MAX_PARTITION_KEY_LENGTH).toBe(256);
-    const validate = compileValidators(orders).compatBatch;
+    const problems = compileValidators(orders).compatBatch;
+    const validate = (body: Parameters<typeof problems>[0]) => problems(body).length === 0;
     const record = (partitionKey: string) => ({ records: [{ data: '{}', partitionKey }] });
     expect(validate(record('k'.repeat(256)))).toBe(true);
     expect(validate(record('k'.repeat(257)))).toBe(false);
