@@ -37,6 +37,14 @@ export const runtimeConfig = () => ({
    * of running the invocation into the function timeout.
    */
   dependencyTimeoutMs: numberFromEnv('DEPENDENCY_TIMEOUT_MS', 10_000),
+  /**
+   * How far after its arrival in the stream an event may be dated. Later ones
+   * are malformed (`timestamp_out_of_range`): one event dated 9999 would
+   * otherwise become its entity's reference time and push every real event out
+   * of the rolling windows. Generous by default because clients' clocks and
+   * batch uploads differ; lower it where producers are trusted to keep time.
+   */
+  eventTimeToleranceSeconds: numberFromEnv('EVENT_TIME_TOLERANCE_SECONDS', 24 * 3600),
   /** Parallel DynamoDB writes per invocation. */
   writeConcurrency: numberFromEnv('WRITE_CONCURRENCY', 16),
 });

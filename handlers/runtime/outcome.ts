@@ -4,7 +4,8 @@ import type { Decoded } from './records.js';
 
 /**
  * Each record's outcome (failed from its shard's first failure on, malformed,
- * or processed, a client retry counting as processed), as metrics and one log line.
+ * an idempotency conflict, or processed, a client retry counting as processed),
+ * as metrics and one log line.
  * `failed` holds the sequence numbers the partial batch response reports.
  */
 export function reportOutcome(
@@ -18,10 +19,14 @@ export function reportOutcome(
   let processed = 0;
   let malformed = 0;
   let duplicates = 0;
+  let conflicts = 0;
   for (const d of decoded) {
     const from = failFrom.get(d.shardId);
     if (from !== undefined && d.seq >= from) failed.add(d.record.kinesis.sequenceNumber);
-    else if (d.kind === 'malformed') {
+    else if (d.kind === 'malformed' && d.reason === 'idempotency_conflict') {
+      conflicts++;
+      logger.warn('idempotency conflict', { issues: d.issues, sequenceNumber: d.record.kinesis.sequenceNumber, partitionKey: d.record.kinesis.partitionKey });
+    } else if (d.kind === 'malformed') {
       malformed++;
       logger.warn('malformed record', { reason: d.reason, issues: d.issues, sequenceNumber: d.record.kinesis.sequenceNumber, partitionKey: d.record.kinesis.partitionKey });
     } else {
@@ -33,7 +38,8 @@ export function reportOutcome(
   metrics.addMetric('FailedEvents', MetricUnit.Count, failed.size);
   metrics.addMetric('MalformedEvents', MetricUnit.Count, malformed);
   metrics.addMetric('DuplicateEvents', MetricUnit.Count, duplicates);
+  metrics.addMetric('IdempotencyConflicts', MetricUnit.Count, conflicts);
   metrics.addMetric('AlertsPublished', MetricUnit.Count, published);
-  logger.info('batch processed', { records: decoded.length, processed, failed: failed.size, malformed, duplicates, alertsPublished: published, itemWrites: writes });
-  return { failed, processed, malformed, duplicates, published };
+  logger.info('batch processed', { records: decoded.length, processed, failed: failed.size, malformed, duplicates, conflicts, alertsPublished: published, itemWrites: writes });
+  return { failed, processed, malformed, duplicates, conflicts, published };
 }

@@ -136,7 +136,7 @@ describe('tutoring processor', () => {
       }
     });
     // What the seeds did: read then write every entity an event touches.
-    const naive = events.reduce((n, e, i) => n + 2 * route(e as never, { family: 'tutoring', sequenceNumber: String(i), shardId: 's', partitionKey: 'p', eventTime: T }).length, 0);
+    const naive = events.reduce((n, e, i) => n + 2 * route(e as never, { family: 'tutoring', sequenceNumber: String(i), shardId: 's', partitionKey: 'p', eventTime: T, arrivalTime: T }).length, 0);
     h().proxy.reset();
     const res = await handler(kinesisEvent(records(tutoring, events)));
     expect(res.batchItemFailures).toEqual([]);
