@@ -31,6 +31,7 @@ export interface ProcessorDefaults {
 export interface EventSourceDefaults {
   readonly batchSize: number;
   readonly maximumBatchingWindowInSeconds: number;
+  /** Must be 1: the processors fence items per shard (EventFamily refuses anything else). */
   readonly parallelizationFactor: number;
 }
 
@@ -112,8 +113,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     stream: { mode: 'PROVISIONED', shardCount: 4, retentionHours: 168, customerKey: true, shardLevelMetrics: true },
     // Reserved concurrency 50 (seed C) keeps a runaway replay from starving the account's other functions.
     processor: { memorySize: 512, timeoutSeconds: 60, reservedConcurrency: 50, tracing: true, logRetentionDays: 90, logLevel: 'INFO' },
-    // Two batches per shard in flight halve lag under load; order per partition key is kept by Lambda.
-    eventSource: { batchSize: 200, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 2 },
+    // One batch per shard at a time (the processors' exactly-once needs it, see EventFamily): add shards to scale.
+    eventSource: { batchSize: 200, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 1 },
     api: {
       throttlingRateLimit: 5_000,
       throttlingBurstLimit: 10_000,
