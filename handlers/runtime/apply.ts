@@ -66,6 +66,8 @@ export interface ApplyContext extends AlertCursors {
   /** Fences and outbox entries of shards idle since before this (epoch seconds) are dropped. */
   pruneBefore: number;
   now: string;
+  /** New alerts this item takes in one pass; the rest of its records wait for the next pass (config.ts). */
+  maxAlertsPerItem: number;
 }
 
 export interface Applied {
@@ -77,6 +79,8 @@ export interface Applied {
   put: Item | undefined;
   /** Records that can never be applied to this item (the item would outgrow DynamoDB's limit, a value out of range). */
   poison: Map<Decoded, PoisonRecordError>;
+  /** The first record left for the next pass because this item's outbox took its share of alerts. */
+  deferred?: Decoded;
 }
 
 /** Old items fenced per lane (`<shardId>|<partitionKey>`): with one batch per shard, the highest per shard is the shard's fence. */
@@ -136,6 +140,7 @@ function compute(key: Key, entries: readonly Entry[], item: Item | undefined, ct
   const fresh: Decoded[] = [];
   const raised: OutgoingAlert[] = [];
   const poison = new Map<Decoded, PoisonRecordError>();
+  let deferred: Decoded | undefined;
   const build = (): Item => {
     const put: Item = Object.create(null);
     for (const [name, value] of Object.entries(state)) if (value !== undefined) put[name] = value;
@@ -166,6 +171,10 @@ function compute(key: Key, entries: readonly Entry[], item: Item | undefined, ct
     const { d, effect, effectIndex } = entry;
     const fence = fences.get(d.shardId);
     if (fence !== undefined && d.seq <= padSequence(fence.seq)) continue; // applied on an earlier delivery
+    if (raised.length >= ctx.maxAlertsPerItem) {
+      deferred = d;
+      break;
+    }
     const before = careful ? { state: cloneJson(state as Json) as State, raised: raised.length } : undefined;
     let drafts;
     try {
@@ -198,6 +207,7 @@ function compute(key: Key, entries: readonly Entry[], item: Item | undefined, ct
     // Which record is responsible is found by the careful pass.
     if (problem) poison.set(fresh[fresh.length - 1]!, problem);
   }
-  if (fresh.length === 0) return { fresh, raised, owed, put: undefined, poison };
-  return { fresh, raised, owed, put: build(), poison };
+  const later = deferred ? { deferred } : {};
+  if (fresh.length === 0) return { fresh, raised, owed, put: undefined, poison, ...later };
+  return { fresh, raised, owed, put: build(), poison, ...later };
 }

@@ -45,6 +45,13 @@ export const runtimeConfig = () => ({
    * batch uploads differ; lower it where producers are trusted to keep time.
    */
   eventTimeToleranceSeconds: numberFromEnv('EVENT_TIME_TOLERANCE_SECONDS', 24 * 3600),
+  /**
+   * New alerts one item takes per pass. Alerts wait in the item's outbox until
+   * they are sent; further records of that item are applied in a next pass of
+   * the same invocation, after this pass's alerts are out, so an outbox holds
+   * at most this many entries per shard.
+   */
+  maxAlertsPerItem: numberFromEnv('MAX_ALERTS_PER_ITEM', 20),
   /** Parallel DynamoDB writes per invocation. */
   writeConcurrency: numberFromEnv('WRITE_CONCURRENCY', 16),
 });

@@ -43,6 +43,30 @@ describe('bounded items', () => {
     expect(await find('tutoring#subject#math', 'aggregate')).toMatchObject({ sessions_7d: 1_200 });
   });
 
+  it('an item raising many alerts in one batch keeps at most MAX_ALERTS_PER_ITEM in its outbox; every alert goes out once', async () => {
+    const flip = (i: number) => ({
+      event_type: 'supply_demand_update',
+      timestamp: new Date(Date.parse('2026-11-23T08:00:00Z') + i * 60_000).toISOString(),
+      payload: { subject: 'math', region: 'eu', available_tutors: 1, active_students: 9, demand_score: 90, supply_score: 10, balance_status: i % 2 ? 'balanced' : 'high_demand' },
+    });
+    const outboxSizes: number[] = [];
+    h().proxy.setFault((r) => {
+      if (r.operation === 'PutItem' && r.body?.Item?.sk?.S === 'region#eu') outboxSizes.push(r.body.Item.outbox.L.length);
+      return undefined;
+    });
+    const batch = kinesisEvent(records(tutoring, Array.from({ length: 100 }, (_, i) => flip(i))));
+    expect(failures(await tutoringHandler(batch))).toEqual([]);
+    expect(Math.max(...outboxSizes)).toBeLessThanOrEqual(20);
+    expect(outboxSizes.length).toBeGreaterThanOrEqual(3);
+    const alerts = alertDetails(h().sink).filter((a) => a.alert_type === 'supply_demand_imbalance');
+    expect(alerts).toHaveLength(50);
+    expect(new Set(alerts.map((a) => a.alert_id)).size).toBe(50);
+    expect(emf()).toMatchObject({ ProcessedEvents: 100, FailedEvents: 0, AlertsPublished: 50 });
+    // Redelivered: nothing new.
+    expect(failures(await tutoringHandler(batch))).toEqual([]);
+    expect(alertDetails(h().sink).filter((a) => a.alert_type === 'supply_demand_imbalance')).toHaveLength(50);
+  });
+
   it('computes item sizes the way DynamoDB counts them', () => {
     // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
     expect(itemSize({ a: 'héllo' })).toBe(1 + 6);

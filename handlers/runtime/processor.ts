@@ -63,7 +63,7 @@ import { describeError, isDependencyFailure } from './errors.js';
 import { failureTracker } from './failures.js';
 import type { FamilyDefinition } from './family.js';
 import { runtimeKeys } from './keys.js';
-import { reportOutcome } from './outcome.js';
+import { addOutcome, emptyOutcome, reportOutcome, type Outcome } from './outcome.js';
 import { publishAndAdvanceCursors } from './publish.js';
 import { readAlertCursors, readBatchState } from './reads.js';
 import { recordDecoder, type Decoded, type PoisonMark, type Route } from './records.js';
@@ -105,19 +105,27 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
   };
   const keys = runtimeKeys(family.name);
 
-  /** Each pass that finds poison records leaves them out of the next; a batch of n records needs at most n + 1. */
+  /**
+   * Passes over the batch until every record has an outcome. A pass that finds poison records writes nothing and
+   * the next leaves them out (a batch of n records needs at most n + 1 such passes); records a pass deferred (an
+   * item's outbox was full) are run again once that pass's alerts are out.
+   */
   async function processBatch(records: readonly KinesisStreamRecord[]) {
     const poisoned = new Map<string, PoisonMark>();
-    for (let pass = 0; ; pass++) {
-      const result = await processPass(records, poisoned);
-      if (result.outcome) return result.outcome;
-      if (pass >= records.length) throw new Error(`poison records kept appearing after ${pass + 1} passes over ${records.length} records`);
+    const outcome = emptyOutcome();
+    let pending = records;
+    for (let pass = 0; pending.length > 0; pass++) {
+      if (pass > 2 * records.length + 1) throw new Error(`no progress after ${pass} passes over ${records.length} records`);
+      const result = await processPass(pending, poisoned, outcome);
       for (const [d, mark] of result.poison) poisoned.set(d.record.kinesis.sequenceNumber, mark);
+      pending = result.pending;
     }
+    return reportOutcome(outcome, records.length, observability());
   }
 
-  async function processPass(records: readonly KinesisStreamRecord[], poisoned: ReadonlyMap<string, PoisonMark>) {
-    const { logger, metrics } = observability();
+  /** One pass: what it decided is added to `outcome`; returns the poison it found and the records still pending. */
+  async function processPass(records: readonly KinesisStreamRecord[], poisoned: ReadonlyMap<string, PoisonMark>, outcome: Outcome) {
+    const { logger } = observability();
     const config = runtimeConfig();
     const table = requiredEnv('TABLE_NAME');
     const busName = requiredEnv('EVENT_BUS_NAME');
@@ -131,7 +139,12 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
     const pruneBefore = newestArrival - config.fenceRetentionSeconds;
     const failures = failureTracker(logger);
     const { failFrom, fail } = failures;
-    const done = (published: number, writes: number) => ({ poison: new Map<Decoded, PoisonMark>(), outcome: reportOutcome(decoded, failFrom, published, writes, { logger, metrics }) });
+    const done = (published: number, writes: number) => {
+      const rerun = failures.rerunFrom();
+      const again = (d: Decoded) => rerun.has(d.shardId) && d.seq >= rerun.get(d.shardId)!;
+      addOutcome(outcome, decoded.filter((d) => !again(d)), failFrom, published, writes, logger);
+      return { poison: new Map<Decoded, PoisonMark>(), pending: decoded.filter(again).map((d) => d.record) };
+    };
 
     // 1. One consistent read of everything the batch may touch.
     let current: Map<string, Item>;
@@ -152,17 +165,17 @@ export function createProcessor<F extends FamilyDefinition>(family: F, route: Ro
     const groups = groupEffectsByItem(decoded);
 
     // 4. Compute every item, then write them (conditional writes, re-read and recomputed on a lost race).
-    const applyContext = { familyName: family.name, shards, ...cursors, pruneBefore, now };
+    const applyContext = { familyName: family.name, shards, ...cursors, pruneBefore, now, maxAlertsPerItem: config.maxAlertsPerItem };
     const { toPublish, writes, poison } = await writeBatch(groups, current, applyContext, {
       dynamodb,
       table,
       maxWriteConflicts: config.maxWriteConflicts,
       writeConcurrency: config.writeConcurrency,
-      fail,
+      failures,
     });
     if (poison.size > 0) {
       for (const [d, mark] of poison) logger.warn('poison record, sent to the malformed sink', { reason: mark.reason, issues: mark.issues, sequenceNumber: d.record.kinesis.sequenceNumber });
-      return { poison, outcome: undefined };
+      return { poison, pending: records };
     }
 
     // 5. Claims, only of records whose effects are all written.

@@ -12,7 +12,7 @@ export interface WriteOptions {
   table: string;
   maxWriteConflicts: number;
   writeConcurrency: number;
-  fail: Failures['fail'];
+  failures: Failures;
 }
 
 export interface WriteResult {
@@ -43,11 +43,13 @@ export function planWrites(groups: ReadonlyMap<string, ItemGroup>, current: Read
  * and how many conditional writes were made.
  */
 export async function writeBatch(groups: ReadonlyMap<string, ItemGroup>, current: ReadonlyMap<string, Item>, ctx: ApplyContext, options: WriteOptions): Promise<WriteResult> {
-  const { dynamodb, table, fail } = options;
+  const { dynamodb, table } = options;
+  const { fail, defer } = options.failures;
   const toPublish: OutgoingAlert[] = [];
   let writes = 0;
   const { plans, poison } = planWrites(groups, current, ctx);
   if (poison.size > 0) return { toPublish, writes, poison };
+  for (const { deferred } of plans.values()) if (deferred) defer(deferred.shardId, deferred.seq);
 
   async function writeGroup(group: ItemGroup) {
     let item = current.get(keyId(group.key));
@@ -63,6 +65,7 @@ export async function writeBatch(groups: ReadonlyMap<string, ItemGroup>, current
           result = applyEffects(group.key, group.entries, item, ctx);
           // Poison only on the fresher copy (another shard grew the item meanwhile): the redelivery's first pass finds it.
           if (result.poison.size > 0) throw new DependencyFailure(`${group.key.pk} changed under this batch into a state where a record is poison`);
+          if (result.deferred) defer(result.deferred.shardId, result.deferred.seq);
           if (!result.put) break;
         }
         writes++;
