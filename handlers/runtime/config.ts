@@ -51,7 +51,7 @@ export const runtimeConfig = () => ({
    * the same invocation, after this pass's alerts are out, so an outbox holds
    * at most this many entries per shard.
    */
-  maxAlertsPerItem: numberFromEnv('MAX_ALERTS_PER_ITEM', 20),
+  maxAlertsPerItem: numberFromEnv('MAX_ALERTS_PER_ITEM', 10),
   /** Parallel DynamoDB writes per invocation. */
   writeConcurrency: numberFromEnv('WRITE_CONCURRENCY', 16),
 });

@@ -56,8 +56,8 @@ describe('bounded items', () => {
     });
     const batch = kinesisEvent(records(tutoring, Array.from({ length: 100 }, (_, i) => flip(i))));
     expect(failures(await tutoringHandler(batch))).toEqual([]);
-    expect(Math.max(...outboxSizes)).toBeLessThanOrEqual(20);
-    expect(outboxSizes.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...outboxSizes)).toBeLessThanOrEqual(10);
+    expect(outboxSizes.length).toBeGreaterThanOrEqual(5);
     const alerts = alertDetails(h().sink).filter((a) => a.alert_type === 'supply_demand_imbalance');
     expect(alerts).toHaveLength(50);
     expect(new Set(alerts.map((a) => a.alert_id)).size).toBe(50);
