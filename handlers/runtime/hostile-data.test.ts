@@ -11,6 +11,7 @@ import { handler as tutoringHandler } from '../tutoring/handler.js';
 import { userActivity } from '../user_activity/family.js';
 import { handler as userActivityHandler } from '../user_activity/handler.js';
 import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
+import { PoisonRecordError } from './errors.js';
 import { createProcessor } from './processor.js';
 
 const h = useHarness();
@@ -125,6 +126,30 @@ describe('poison records never take their neighbours down', () => {
     h().proxy.setFault(undefined);
     expect(await find('user_activity#user#u-2', 'profile')).toMatchObject({ total: 1 });
     expect((await malformed('user_activity')).map((i) => [i.reason, i.sequence_number])).toEqual([['write_rejected', sequenceNumber(2)]]);
+  });
+
+  it('an effect key over DynamoDB\'s limit, a number DynamoDB cannot store and a reducer\'s PoisonRecordError each send only their record to the malformed sink', async () => {
+    const picky = createProcessor(userActivity, (event) => [
+      {
+        // A reducer keyed by something unbounded: DynamoDB refuses partition keys over 2,048 bytes.
+        pk: event.user_id === 'long' ? `user_activity#user#${'é'.repeat(1_100)}` : `user_activity#user#${event.user_id}`,
+        sk: 'profile',
+        apply(state) {
+          if (event.user_id === 'huge') state.score = Number.POSITIVE_INFINITY;
+          if (event.user_id === 'refused') throw new PoisonRecordError('value_out_of_range', 'this reducer refuses it');
+          state.total = ((state.total as number | undefined) ?? 0) + 1;
+        },
+      },
+    ]);
+    const res = await picky.handler(kinesisEvent(records(userActivity, [good('u-0'), good('long'), good('huge'), good('refused'), good('u-0')])));
+    expect(failures(res)).toEqual([]);
+    expect(await find('user_activity#user#u-0', 'profile')).toMatchObject({ total: 2 });
+    expect((await malformed('user_activity')).map((i) => [i.sequence_number, i.reason])).toEqual([
+      [sequenceNumber(2), 'key_too_large'],
+      [sequenceNumber(3), 'value_out_of_range'],
+      [sequenceNumber(4), 'value_out_of_range'],
+    ]);
+    expect(await find('user_activity#user#huge', 'profile')).toBeUndefined();
   });
 
   it('throttling is still a dependency failure: the record and the later ones of its shard are retried', async () => {
