@@ -94,9 +94,10 @@ describe('an item that grows with its events', () => {
         reasons.add(String(m.reason));
       }
     }
-    console.log(`many payments: ${applied} applied, ${sunk} in the malformed sink (${[...reasons].join(', ') || 'no reason'})`);
-    expect(applied + sunk, 'every payment applied or in the malformed sink').toBe(PAYMENTS);
-    expect(item?.captured_total).toBe(applied);
+    const counted = Number(item?.captured_total ?? 0);
+    console.log(`many payments: ${counted} counted in captured_total (${applied} tracked one by one), ${sunk} in the malformed sink (${[...reasons].join(', ') || 'no reason'})`);
+    // Each payment is 1 EUR: the total is the number applied, whether or not the item tracks that payment by id.
+    expect(counted + sunk, 'every payment applied or in the malformed sink').toBe(PAYMENTS);
     if (sunk > 0) expect([...reasons].every((r) => r.length > 0)).toBe(true);
     const items = await rawItems(local());
     expect(largestItem(items)!.bytes).toBeLessThan(DYNAMODB_ITEM_LIMIT_BYTES);
