@@ -84,14 +84,19 @@ export function isDependencyFailure(error: unknown): boolean {
   return typeof status === 'number' && (status >= 500 || status === 429);
 }
 
+/** What DynamoDB answers for a request that is invalid in itself (an item or key too large, a bad value). */
+const REJECTED_REQUEST_NAMES = new Set(['ValidationException']);
+
 /**
- * An AWS service refused the request itself (a 4xx that is not throttling, e.g.
- * ValidationException): sending it again cannot succeed.
+ * DynamoDB refused the request itself because of what it carries: sending the
+ * same record again cannot succeed. Other client errors (AccessDenied,
+ * ResourceNotFound) are the deployment's, not the record's: they make the
+ * invocation fail, like a bug, instead of sending every record to the malformed sink.
  */
 export function isRejectedRequest(error: unknown): boolean {
   if (typeof error !== 'object' || error === null || isDependencyFailure(error)) return false;
   const e = error as SdkLikeError;
-  return e.$fault === 'client' || (typeof e.$metadata?.httpStatusCode === 'number' && e.$metadata.httpStatusCode < 500);
+  return typeof e.name === 'string' && REJECTED_REQUEST_NAMES.has(e.name);
 }
 
 export function describeError(error: unknown): string {

@@ -152,6 +152,13 @@ describe('poison records never take their neighbours down', () => {
     expect(await find('user_activity#user#huge', 'profile')).toBeUndefined();
   });
 
+  it('a client error that is the deployment\'s (AccessDeniedException) fails the invocation instead of filling the malformed sink', async () => {
+    h().proxy.setFault((r) => (r.operation === 'PutItem' ? { status: 400, type: 'AccessDeniedException', message: 'injected: not allowed' } : undefined));
+    await expect(userActivityHandler(kinesisEvent(records(userActivity, [good('u-0'), good('u-1')])))).rejects.toThrow(/not allowed/);
+    h().proxy.setFault(undefined);
+    expect(await malformed('user_activity')).toEqual([]);
+  });
+
   it('throttling is still a dependency failure: the record and the later ones of its shard are retried', async () => {
     h().proxy.setFault((r) =>
       r.operation === 'PutItem' && r.body?.Item?.pk?.S === 'user_activity#user#slow'
