@@ -84,7 +84,7 @@ export interface Applied {
 }
 
 /** Old items fenced per lane (`<shardId>|<partitionKey>`): with one batch per shard, the highest per shard is the shard's fence. */
-function readFences(hw: Json | undefined): Map<string, Fence> {
+export function readFences(hw: Json | undefined): Map<string, Fence> {
   const fences = new Map<string, Fence>();
   if (hw === null || typeof hw !== 'object' || Array.isArray(hw)) return fences;
   for (const [name, value] of Object.entries(hw)) {

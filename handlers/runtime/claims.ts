@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { readFences } from './apply.js';
 import type { Item } from './attributes.js';
 import { isDependencyFailure } from './errors.js';
 import type { Failures } from './failures.js';
 import type { RuntimeKeys } from './keys.js';
 import type { Decoded, PoisonMark, ValidRecord } from './records.js';
+import { padSequence } from './sequence.js';
 import { batchPut, keyId } from './store.js';
 
 /** A claim this batch makes, written only once every effect of its record is. */
@@ -15,6 +17,22 @@ export interface NewClaim {
 
 /** The body as the client sent it, hashed: a retry carries the same body, a conflict another one. */
 export const bodyHash = (record: ValidRecord) => createHash('sha256').update(JSON.stringify(record.envelope.data)).digest('base64url');
+
+/**
+ * Whether the table shows any sign of the claim owner's effects on the items this record would change (same
+ * body, same items). Claims are written after their record's effects, but an earlier version wrote them first,
+ * so a claim can name a record whose effects never landed: then every item is absent, or fenced for the owner's
+ * shard below the owner. An item fenced at or past the owner, or holding no fence for that shard any more (pruned
+ * after FENCE_RETENTION_SECONDS), counts as a sign: in doubt the claim is trusted and nothing is applied twice.
+ */
+function ownerLeftEffects(d: ValidRecord, owner: { seq: string; shard: string }, current: ReadonlyMap<string, Item>): boolean {
+  return d.effects.some((effect) => {
+    const item = current.get(keyId(effect));
+    if (item === undefined) return false;
+    const fence = readFences(item.hw).get(owner.shard);
+    return fence === undefined || padSequence(fence.seq) >= owner.seq;
+  });
+}
 
 /**
  * Client idempotency: the first record to claim a key owns it. A later record with the same key and the same
@@ -34,7 +52,9 @@ export function resolveClaims(
   for (const d of decoded) {
     if (d.kind !== 'valid' || d.key === null) continue;
     const hash = bodyHash(d);
-    const stored = current.get(keyId(keys.claimKey(d.key)));
+    let stored = current.get(keyId(keys.claimKey(d.key)));
+    // A claim without its effects (left by an earlier version that claimed first) is taken over: the record is applied.
+    if (stored && !(stored.seq === d.seq && stored.shard === d.shardId) && !ownerLeftEffects(d, { seq: String(stored.seq), shard: String(stored.shard) }, current)) stored = undefined;
     const owner = stored
       ? { seq: String(stored.seq), shard: String(stored.shard), hash: typeof stored.body_hash === 'string' ? stored.body_hash : hash, sequenceNumber: String(stored.seq).replace(/^0+(?=\d)/, '') }
       : inBatch.get(d.key);

@@ -11,6 +11,8 @@ import { handler as tutoringHandler } from '../tutoring/handler.js';
 import { userActivity } from '../user_activity/family.js';
 import { handler as userActivityHandler } from '../user_activity/handler.js';
 import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { toAttributeMap } from './attributes.js';
 import { PoisonRecordError } from './errors.js';
 import { createProcessor } from './processor.js';
 
@@ -204,6 +206,33 @@ describe('claims only with effects', () => {
     expect(failures(await userActivityHandler(kinesisEvent(batch)))).toEqual([]);
     expect(await find('user_activity#claim#evt-1', 'claim')).toBeDefined();
     expect(await find('user_activity#user#u-1', 'profile')).toMatchObject({ total: 1 });
+  });
+
+  it('a claim an earlier version left without its effects is taken over: the replay is applied once', async () => {
+    // The claim names record 1 of this shard, but no item shows its effect (it crashed between claim and write).
+    await h().db.client.send(
+      new PutItemCommand({
+        TableName: process.env.TABLE_NAME!,
+        Item: toAttributeMap({ pk: 'user_activity#claim#evt-orphan', sk: 'claim', seq: sequenceNumber(1).padStart(128, '0'), shard: 'shardId-000000000000', request_id: 'req-1' }),
+      }),
+    );
+    const body = { ...good('u-orphan'), event_id: 'evt-orphan' };
+    expect(failures(await userActivityHandler(kinesisEvent(records(userActivity, [body], 7))))).toEqual([]);
+    expect(await find('user_activity#user#u-orphan', 'profile')).toMatchObject({ total: 1 });
+    expect(await find('user_activity#claim#evt-orphan', 'claim')).toMatchObject({ seq: sequenceNumber(7).padStart(128, '0') });
+    // From now on a real client retry.
+    expect(failures(await userActivityHandler(kinesisEvent(records(userActivity, [body], 9))))).toEqual([]);
+    expect(await find('user_activity#user#u-orphan', 'profile')).toMatchObject({ total: 1 });
+  });
+
+  it('a claim whose effects are there is trusted, even when the fence of its shard was pruned since', async () => {
+    const body = { ...good('u-kept'), event_id: 'evt-kept' };
+    expect(failures(await userActivityHandler(kinesisEvent(records(userActivity, [body]))))).toEqual([]);
+    // Another shard's retry of the same event long after: the item holds no fence for the first shard any more.
+    const profile = (await find('user_activity#user#u-kept', 'profile'))!;
+    await h().db.client.send(new PutItemCommand({ TableName: process.env.TABLE_NAME!, Item: toAttributeMap({ ...profile, hw: {} }) }));
+    expect(failures(await userActivityHandler(kinesisEvent(records(userActivity, [body], 5, 'shardId-000000000001'))))).toEqual([]);
+    expect(await find('user_activity#user#u-kept', 'profile')).toMatchObject({ total: 1 });
   });
 });
 
