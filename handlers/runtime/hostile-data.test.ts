@@ -44,7 +44,7 @@ describe('bounded items', () => {
     // Redelivering the middle batch changes nothing.
     await tutoringHandler(kinesisEvent(records(tutoring, students.slice(400, 800).map((s, i) => session(s, 400 + i)), 401)));
     expect(await find('tutoring#subject#math', 'aggregate')).toMatchObject({ sessions_7d: 1_200 });
-  });
+  }, 300_000);
 
   it('an item raising many alerts in one batch keeps at most MAX_ALERTS_PER_ITEM in its outbox; every alert goes out once', async () => {
     const flip = (i: number) => ({

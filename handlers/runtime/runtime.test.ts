@@ -137,14 +137,15 @@ describe('exactly-once in effect', () => {
 
     await h().freshTable();
     // A fresh processor, so its clients are built with the short timeout set here.
-    process.env.DEPENDENCY_TIMEOUT_MS = '250';
+    // Long enough that only the held write times out on a loaded machine.
+    process.env.DEPENDENCY_TIMEOUT_MS = '1500';
     const slow = createProcessor(tutoring, tutoringRoute);
     try {
       // The proxy holds record 7's write past the timeout, then still forwards it: like DynamoDB, a request
       // the client gave up on may be applied after all.
-      h().proxy.setFault((r) => (r.operation === 'PutItem' && r.body?.Item?.pk?.S === 'tutoring#student#s5' ? { delayMs: 1_000 } : undefined));
+      h().proxy.setFault((r) => (r.operation === 'PutItem' && r.body?.Item?.pk?.S === 'tutoring#student#s5' ? { delayMs: 4_000 } : undefined));
       expect(failures(await slow.handler(kinesisEvent(records(tutoring, BODIES))))).toEqual(ids([7, 8, 9, 10, 11, 12]));
-      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      await new Promise((resolve) => setTimeout(resolve, 4_200));
       h().proxy.setFault(undefined);
       expect(failures(await slow.handler(kinesisEvent(records(tutoring, BODIES.slice(k - 1), k))))).toEqual([]);
     } finally {
