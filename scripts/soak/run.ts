@@ -197,7 +197,7 @@ function sizeChecks(sizes: SoakResult['sizes']): Check[] {
   const checks: Check[] = [];
   if (sizes.largest) {
     checks.push({
-      check: `largest item, bytes as DynamoDB counts (${sizes.largest.pk} ${sizes.largest.sk}; limit ${sizes.itemLimit.toLocaleString('en-US')})`,
+      check: `largest item, bytes as DynamoDB counts (${sizes.largest.pk} ${sizes.largest.sk.replace(/#0+(?=\d)/, '#')}; limit ${sizes.itemLimit.toLocaleString('en-US')})`,
       value: sizes.largest.bytes,
       ok: sizes.largest.bytes <= sizes.itemLimit,
     });
