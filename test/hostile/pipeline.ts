@@ -162,11 +162,12 @@ export interface FailedRecord {
   data?: string;
 }
 
-function jsonFilesUnder(dir: string): string[] {
+/** Files under `dir`; `pattern` filters by name (failure objects are named by their S3 key, without an extension). */
+function filesUnder(dir: string, pattern?: RegExp): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    return statSync(path).isDirectory() ? jsonFilesUnder(path) : /\.jsonl?$/.test(name) ? [path] : [];
+    return statSync(path).isDirectory() ? filesUnder(path, pattern) : !pattern || pattern.test(name) ? [path] : [];
   });
 }
 
@@ -185,12 +186,13 @@ function parseJsonLines(text: string): unknown[] {
  * an assumption about one file format: today's local mode writes Lambda's SQS
  * message shape (a `KinesisBatchInfo` range, no payload) to `dlq/<family>.jsonl`;
  * a destination that keeps payloads (S3's invocation record, which carries the
- * batch's records under `payload`) is read from anywhere under the state folder.
+ * batch's records under `payload`: local mode's `failures/<family>/<S3 key>`)
+ * is read from every file under `failures/`.
  */
 export function failedRecords(local: LocalPipeline, family: string): FailedRecord[] {
   const stream = streamOf(local, family);
   const out: FailedRecord[] = [];
-  const files = new Set([local.dlqFile(family), ...jsonFilesUnder(join(local.stateDir, 'dlq')), ...jsonFilesUnder(join(local.stateDir, 'failures'))]);
+  const files = new Set([...filesUnder(join(local.stateDir, 'dlq'), /\.jsonl?$/), ...filesUnder(join(local.stateDir, 'failures'))]);
   for (const file of files) {
     if (!existsSync(file)) continue;
     for (const entry of parseJsonLines(readFileSync(file, 'utf8')) as Array<Record<string, any>>) {
