@@ -59,6 +59,7 @@ export interface ProcessorDefaults {
 export interface EventSourceDefaults {
   readonly batchSize: number;
   readonly maximumBatchingWindowInSeconds: number;
+  /** Must be 1: the processors fence items per shard (EventFamily refuses anything else). */
   readonly parallelizationFactor: number;
 }
 
@@ -219,7 +220,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       runtime: DEFAULT_LAMBDA_RUNTIME,
       memorySize: 512,
       timeoutSeconds: 60,
-      // 4 shards × parallelization 2 = 8 per processor, 32 in all: the account needs 132 (AWS keeps 100 unreserved).
+      // 4 shards × parallelization 1 = 4 per processor, 16 in all: the account needs 116 (AWS keeps 100 unreserved).
       // A fixed 50 per processor would need 300, more than many new accounts have.
       reserveConcurrency: true,
       tracing: true,
@@ -227,8 +228,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
       logLevel: 'INFO',
       vpc: processorVpcFromEnvironment('prod'),
     },
-    // Two batches per shard in flight halve lag under load; order per partition key is kept by Lambda.
-    eventSource: { batchSize: 200, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 2 },
+    // One batch per shard at a time (the processors' exactly-once needs it, see EventFamily): add shards to scale.
+    eventSource: { batchSize: 200, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 1 },
     api: {
       throttlingRateLimit: 5_000,
       throttlingBurstLimit: 10_000,

@@ -209,6 +209,15 @@ export class EventFamily extends Construct {
       reportBatchItemFailures: true,
       ...props.eventSource,
     };
+    if (eventSource.parallelizationFactor !== 1) {
+      // The processors fence each item per shard (handlers/runtime/apply.ts), which is only sound while Lambda
+      // runs one batch per shard at a time: with a factor above 1 it keeps order only per partition key, and
+      // which key goes to which concurrent batch is not documented.
+      throw new Error(
+        `${family.name}: parallelizationFactor ${eventSource.parallelizationFactor} is not supported; the processors apply each shard's ` +
+          `records in order with one fence per shard and need parallelizationFactor 1. Add shards to process more in parallel.`,
+      );
+    }
     // A record can only come back while the mapping still retries it: fences of partition keys idle for
     // longer than that can be pruned, which keeps hot items (a subject shared by many students) small.
     const redeliveryHorizonSeconds =

@@ -525,6 +525,18 @@ describe('adding a family is one line', () => {
     expect(family.deployment.eventSource).toMatchObject({ batchSize: 10, maximumRetryAttempts: 5, reportBatchItemFailures: true });
   });
 
+  it('refuses a parallelizationFactor above 1: the processors fence items per shard and need one batch per shard at a time', () => {
+    // AWS Lambda Developer Guide, "Using Lambda to process records from Amazon Kinesis Data Streams", section
+    // "Polling and batching streams" (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html): with a
+    // parallelization factor above 1 Lambda processes several batches of one shard at once and keeps order only per
+    // partition key; which key goes to which batch is not documented. No emulator enforces any of it.
+    const stack = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
+    expect(() => new EventFamily(stack, { family: orders, eventSource: { parallelizationFactor: 2 } })).toThrow(
+      /orders: parallelizationFactor 2 is not supported.*parallelizationFactor 1\. Add shards/,
+    );
+    for (const env of ENVIRONMENT_NAMES) expect(ENVIRONMENTS[env].eventSource.parallelizationFactor).toBe(1);
+  });
+
   it('refuses the same family twice and a missing bundle, with a message saying what to do', () => {
     const stack = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
     addFamilies(stack);

@@ -1,5 +1,5 @@
 /**
- * npm run soak [-- --events 20000] [--seed 7] [--malformed 0.05] [--crash 0.02] [--throttle 0.02]
+ * npm run soak [-- --profile default|hot-keys] [--events 20000] [--seed 7] [--malformed 0.05] [--crash 0.02] [--throttle 0.02]
  *               [--env staging] [--no-restart] [--keep-state] [--out bench/soak.json]
  *               [--restart-when-idle: restart only once phase 1 is processed]
  * Exits non-zero on any loss, double application, aggregate mismatch or alert discrepancy.
@@ -8,10 +8,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatChecks } from './soak/reconcile.js';
-import { runSoak } from './soak/run.js';
+import { runSoak, type SoakProfile } from './soak/run.js';
 
 const { values } = parseArgs({
   options: {
+    profile: { type: 'string', default: 'default' },
     events: { type: 'string', default: '20000' },
     seed: { type: 'string', default: '7' },
     malformed: { type: 'string', default: '0.05' },
@@ -21,13 +22,20 @@ const { values } = parseArgs({
     'no-restart': { type: 'boolean', default: false },
     'restart-when-idle': { type: 'boolean', default: false },
     'keep-state': { type: 'boolean', default: false },
-    out: { type: 'string', default: 'bench/soak.json' },
+    out: { type: 'string' },
   },
 });
 
+if (values.profile !== 'default' && values.profile !== 'hot-keys') {
+  console.error(`unknown --profile ${values.profile} (default, hot-keys)`);
+  process.exit(2);
+}
+const profile: SoakProfile = values.profile;
+const out = values.out ?? (profile === 'hot-keys' ? 'bench/soak-hot-keys.json' : 'bench/soak.json');
 const started = Date.now();
 const say = (line: string) => process.stderr.write(`[soak ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 const options = {
+  profile,
   events: Number(values.events),
   seed: Number(values.seed),
   malformed: Number(values.malformed),
@@ -39,19 +47,20 @@ const options = {
   keepState: values['keep-state'],
   progress: say,
 };
-say(`${options.events} events, seed ${options.seed}, malformed ${options.malformed}, crash ${options.handlerCrashRate}, DynamoDB throttle ${options.dynamoThrottleRate}, restart ${options.restart}`);
+say(`${profile} profile, ${options.events} events, seed ${options.seed}, malformed ${options.malformed}, crash ${options.handlerCrashRate}, DynamoDB throttle ${options.dynamoThrottleRate}, restart ${options.restart}`);
 try {
   const result = await runSoak(options);
   const header =
-    `Soak: ${options.events.toLocaleString('en-US')} events, ${values.env} deployment, faults: ${options.malformed * 100} % malformed, ` +
+    `Soak${profile === 'hot-keys' ? ' (hot-keys profile: tutoring session_started, one distinct student per event, one shared subject)' : ''}: ${options.events.toLocaleString('en-US')} events, ${values.env} deployment, faults: ${options.malformed * 100} % malformed, ` +
     `handler crash ${options.handlerCrashRate * 100} %, DynamoDB throttle ${options.dynamoThrottleRate * 100} %, ${options.restart ? 'one restart' : 'no restart'}. ` +
     `Injected: ${result.faults.failedInvocations} failed invocations, ${result.faults.throttled} throttled of ${result.faults.dynamoRequests} DynamoDB requests. ` +
     `Send ${result.seconds.send.toFixed(0)} s, drain ${result.seconds.drain.toFixed(0)} s, total ${result.seconds.total.toFixed(0)} s.`;
   console.log(`\n${header}\n\n${formatChecks(result)}\n`);
   if (result.examples.length > 0) console.log(`examples:\n${result.examples.map((e) => `  ${e}`).join('\n')}\n`);
   console.log(result.ok ? 'RECONCILED: nothing lost, nothing applied twice.' : 'FAILED: see the ✗ rows.');
-  mkdirSync(dirname(values.out), { recursive: true });
-  writeFileSync(values.out, `${JSON.stringify({ date: new Date().toISOString(), options: { ...options, progress: undefined }, header, ...result }, null, 2)}\n`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), options: { ...options, progress: undefined }, header, ...result }, null, 2)}\n`);
+  writeFileSync(out.replace(/\.json$/, '.md'), `${header}\n\n${formatChecks(result)}\n\n${result.ok ? 'RECONCILED: nothing lost, nothing applied twice.' : 'FAILED: see the ✗ rows.'}\n`);
   process.exit(result.ok ? 0 : 1);
 } catch (error) {
   console.error(`soak failed to run: ${(error as Error).stack ?? error}`);

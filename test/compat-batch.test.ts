@@ -12,7 +12,7 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orders } from '../handlers/orders/family.js';
 import { payments } from '../handlers/payments/family.js';
-import { decodeRecord } from '../handlers/runtime/envelope.js';
+import { decodeRecord, type TimeBounds } from '../handlers/runtime/envelope.js';
 import type { FamilyDefinition } from '../handlers/runtime/family.js';
 import { tutoring } from '../handlers/tutoring/family.js';
 import { userActivity } from '../handlers/user_activity/family.js';
@@ -27,6 +27,9 @@ import { PipelineStack } from '../modules/pipeline-stack.js';
 import { one, resources, synthJson, type TfJson } from '../modules/synth-helpers.js';
 import { compatPutRecordsRequestTemplate, putRecordsResponseTemplate } from '../modules/templates.js';
 import { eventually, fastWindows, post, scanAll, tempStateDir } from './local/helpers.js';
+
+/** The records here are made now; the processor's default tolerance (a day) applies. */
+const DAY_TOLERANCE: TimeBounds = { referenceMs: Date.now(), futureToleranceMs: 86_400_000 };
 
 const FAMILIES: FamilyDefinition[] = [userActivity, orders, payments, tutoring];
 const STREAM = 'event-flow-test-stream';
@@ -67,7 +70,7 @@ describe('compatibility batch template (POST /events/batch/<family>)', () => {
       encoding: 'json',
       data: text,
     });
-    const decoded = decodeRecord(family, asKinesisRecord(request.Records[1]!.Data, 'pk-b'));
+    const decoded = decodeRecord(family, asKinesisRecord(request.Records[1]!.Data, 'pk-b'), DAY_TOLERANCE);
     expect(decoded).toMatchObject({ ok: true, event: family.example });
   });
 
@@ -78,7 +81,7 @@ describe('compatibility batch template (POST /events/batch/<family>)', () => {
     expect(request.Records[0]!.PartitionKey).toBe(key);
     const envelope = JSON.parse(Buffer.from(request.Records[0]!.Data, 'base64').toString('utf8'));
     expect(envelope).toMatchObject({ family: 'user_activity', key: null, data: hostile });
-    expect(decodeRecord(userActivity, asKinesisRecord(request.Records[0]!.Data, key))).toMatchObject({ ok: false, reason: 'not_json' });
+    expect(decodeRecord(userActivity, asKinesisRecord(request.Records[0]!.Data, key), DAY_TOLERANCE)).toMatchObject({ ok: false, reason: 'not_json' });
   });
 
   it('the processor reads the idempotency key from the data (the edge cannot) and refuses invalid events', () => {
@@ -87,9 +90,9 @@ describe('compatibility batch template (POST /events/batch/<family>)', () => {
       { data: JSON.stringify(event), partitionKey: 'u-1' },
       { data: JSON.stringify({ user_id: 'u-1' }), partitionKey: 'u-1' },
     ]).Records;
-    const ok = decodeRecord(userActivity, asKinesisRecord(valid!.Data, 'u-1'));
+    const ok = decodeRecord(userActivity, asKinesisRecord(valid!.Data, 'u-1'), DAY_TOLERANCE);
     expect(ok.ok && ok.envelope.key).toBe('evt-77');
-    expect(decodeRecord(userActivity, asKinesisRecord(invalid!.Data, 'u-1'))).toMatchObject({ ok: false, reason: 'invalid_event', issues: expect.stringContaining('action') });
+    expect(decodeRecord(userActivity, asKinesisRecord(invalid!.Data, 'u-1'), DAY_TOLERANCE)).toMatchObject({ ok: false, reason: 'invalid_event', issues: expect.stringContaining('action') });
   });
 
   it('the model bounds partition keys to 1..256 characters (Kinesis PutRecordsRequestEntry) and requires both fields', () => {

@@ -4,7 +4,8 @@
  * a restart in the middle), then reconciliation. No timing assertions: only
  * that nothing was lost or applied twice and the table and alerts match an
  * independent recomputation. Then the same evidence, tampered with, must fail
- * the reconciliation: the checks are shown to bite.
+ * the reconciliation: the checks are shown to bite, including a claim whose
+ * effects are missing (the reconciliation does not trust claims alone).
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,7 @@ describe('soak with faults', () => {
     // The faults were really there: malformed records reached the processors' sink.
     expect(result.summary.malformed).toBeGreaterThan(0);
     expect(result.summary.processed + result.summary.malformed + result.summary.dlq).toBe(result.summary.accepted);
+    expect(result.summary.claimedWithoutEffects).toBe(0);
   });
 
   const s = (v: AttributeValue | undefined) => v?.S ?? '';
@@ -47,6 +49,54 @@ describe('soak with faults', () => {
     const claim = inputs.items.findIndex((i) => s(i.pk).startsWith('tutoring#claim#'));
     const r = reconcile({ ...inputs, items: inputs.items.filter((_, i) => i !== claim) });
     expect(r.summary.lost).toBe(1);
+    expect(r.ok).toBe(false);
+  });
+
+  it('flags a claim without its effects: the claim stays, the item it names was never written', () => {
+    // An order with exactly one accepted event: its claim is intact, its only item removed.
+    const perOrder = new Map<string, number>();
+    for (const e of inputs.entries) if (e.accepted && !e.malformed && e.family === 'orders') perOrder.set(String(e.body!.order_id), (perOrder.get(String(e.body!.order_id)) ?? 0) + 1);
+    const order = [...perOrder].find(([, n]) => n === 1)![0];
+    const items = inputs.items.filter((i) => s(i.pk) !== `orders#order#${order}`);
+    expect(items.length).toBe(inputs.items.length - 1);
+    const r = reconcile({ ...inputs, items });
+    expect(r.summary.claimedWithoutEffects).toBe(1);
+    expect(r.summary.lost).toBe(1);
+    expect(r.ok).toBe(false);
+  });
+
+  it('flags a claim whose effect is missing from an item other events also wrote', () => {
+    // One user's profile and day counters one event short, every claim intact.
+    const index = inputs.items.findIndex((i) => s(i.pk).startsWith('user_activity#user#') && s(i.sk) === 'profile' && Number(i.total?.N) >= 2);
+    const profile = inputs.items[index]!;
+    const action = Object.keys(profile.actions!.M!)[0]!;
+    const items = [...inputs.items];
+    items[index] = {
+      ...profile,
+      total: { N: String(Number(profile.total!.N) - 1) },
+      actions: { M: { ...profile.actions!.M!, [action]: { N: String(Number(profile.actions!.M![action]!.N) - 1) } } },
+    };
+    const r = reconcile({ ...inputs, items });
+    expect(r.summary.claimedWithoutEffects).toBeGreaterThanOrEqual(1);
+    expect(r.summary.lost).toBe(r.summary.claimedWithoutEffects);
+    expect(r.ok).toBe(false);
+    // An excess (a counter one above) is an aggregate off, not a missing effect.
+    items[index] = { ...profile, total: { N: String(Number(profile.total!.N) + 1) } };
+    const excess = reconcile({ ...inputs, items });
+    expect(excess.summary.itemsWrong).toBe(1);
+    expect(excess.summary.claimedWithoutEffects).toBe(0);
+  });
+
+  it('flags a payment status whose time is missing from its payment (per-event evidence)', () => {
+    const index = inputs.items.findIndex((i) => s(i.pk).startsWith('payments#order#') && Object.keys(i.payments?.M ?? {}).length > 0);
+    const item = inputs.items[index]!;
+    const [id, payment] = Object.entries(item.payments!.M!)[0]!;
+    const events = { ...payment.M!.events!.M! };
+    delete events[Object.keys(events)[0]!];
+    const items = [...inputs.items];
+    items[index] = { ...item, payments: { M: { ...item.payments!.M!, [id]: { M: { ...payment.M!, events: { M: events } } } } } };
+    const r = reconcile({ ...inputs, items });
+    expect(r.summary.claimedWithoutEffects).toBeGreaterThanOrEqual(1);
     expect(r.ok).toBe(false);
   });
 

@@ -104,3 +104,15 @@ describe('orders processor', () => {
     expect(alerts[0].message).toContain('o-6');
   });
 });
+
+describe('orders with hostile data', () => {
+  it('orders, customers and SKUs named after Object.prototype members are kept like any other', async () => {
+    const names = ['constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+    const bodies = names.flatMap((name) => [
+      { order_id: name, customer_id: name, type: 'created', items: [{ sku: name, quantity: 1, unit_price: 5 }], total_amount: 5, currency: 'EUR', timestamp: '2026-11-20T10:00:00Z' },
+      { order_id: name, customer_id: name, type: 'paid', payment_id: name, total_amount: 5, timestamp: '2026-11-20T11:00:00Z' },
+    ]);
+    expect((await handler(kinesisEvent(records(orders, bodies)))).batchItemFailures).toEqual([]);
+    for (const name of names) expect(await order(name)).toMatchObject({ status: 'paid', customer_id: name, payment_id: name, items: [{ sku: name, quantity: 1 }] });
+  });
+});

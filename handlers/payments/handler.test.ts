@@ -74,3 +74,25 @@ describe('payments processor', () => {
     expect(new Set(alertDetails(h().sink).map((a) => a.details.payment_id)).size).toBe(25);
   });
 });
+
+describe('payments with hostile data', () => {
+  it('tracks payment ids named after Object.prototype members like any other', async () => {
+    const ids = ['constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'.replace(/_/g, 'x')];
+    const res = await handler(kinesisEvent(records(payments, ids.flatMap((id) => [pay(id, 'authorized', 10), pay(id, 'captured', 10)]))));
+    expect(res.batchItemFailures).toEqual([]);
+    const s = (await summary())!;
+    expect(Object.keys(s.payments as object).sort()).toEqual([...ids].sort());
+    expect(s).toMatchObject({ captured_total: 50, payments: { constructor: { status: 'captured', amount: 10 }, toString: { status: 'captured' } } });
+    // Redelivered: nothing changes.
+    await handler(kinesisEvent(records(payments, ids.flatMap((id) => [pay(id, 'authorized', 10), pay(id, 'captured', 10)]))));
+    expect(await summary()).toMatchObject({ captured_total: 50 });
+  });
+
+  it('keeps at most PAYMENTS_MAX_PER_ORDER payments per order; the others still count in the totals', async () => {
+    const bodies = Array.from({ length: 60 }, (_, i) => pay(`p-${i}`, 'captured', 1));
+    expect((await handler(kinesisEvent(records(payments, bodies)))).batchItemFailures).toEqual([]);
+    const s = (await summary())!;
+    expect(Object.keys(s.payments as object)).toHaveLength(50);
+    expect(s).toMatchObject({ captured_total: 60, untracked_payment_events: 10 });
+  });
+});

@@ -1,4 +1,4 @@
-import { cents, createProcessor, iso, type AlertDraft, type State } from '../runtime/index.js';
+import { cents, createProcessor, dict, iso, own, setOwn, type AlertDraft, type Dict, type State } from '../runtime/index.js';
 import { paymentsConfig } from './config.js';
 import { payments, type PaymentEvent } from './family.js';
 
@@ -18,7 +18,9 @@ interface Payment {
 interface OrderPayments {
   order_id: string;
   currency: string;
-  payments: Record<string, Payment>;
+  /** At most PAYMENTS_MAX_PER_ORDER payments (see config.ts). */
+  payments: Dict<Payment>;
+  untracked_payment_events: number;
   captured_total: number;
   refunded_total: number;
   failed_count: number;
@@ -37,15 +39,24 @@ export const route = (event: PaymentEvent, { eventTime }: { eventTime: number })
       const at = iso(eventTime);
       s.order_id = event.order_id;
       s.currency ??= event.currency;
-      s.payments ??= {};
+      s.payments ??= dict();
       s.captured_total ??= 0;
       s.refunded_total ??= 0;
       s.failed_count ??= 0;
       if (!s.last_event_at || at > s.last_event_at) s.last_event_at = at;
       if (event.order_amount !== undefined) s.order_amount = event.order_amount;
 
-      const p = (s.payments[event.payment_id] ??= { status: event.status, amount: event.amount, currency: event.currency, method: event.method, events: {} });
-      if (p.events[event.status]) return [];
+      let p = own(s.payments, event.payment_id);
+      if (p === undefined && Object.keys(s.payments).length < paymentsConfig.maxPaymentsPerOrder) {
+        p = { status: event.status, amount: event.amount, currency: event.currency, method: event.method, events: {} };
+        setOwn(s.payments, event.payment_id, p);
+      }
+      if (p === undefined) {
+        // Beyond the cap: counted in the totals below, without per-payment state.
+        s.untracked_payment_events = (s.untracked_payment_events ?? 0) + 1;
+        p = { status: event.status, amount: event.amount, currency: event.currency, method: event.method, events: {} };
+      }
+      if (own(p.events, event.status) !== undefined) return [];
       p.events[event.status] = at;
       // Status is the furthest one reached, whatever order the events came in.
       if (RANK[event.status] >= RANK[p.status]) p.status = event.status;

@@ -4,8 +4,6 @@ import { isDependencyFailure } from './errors.js';
 /** An alert ready to send, tagged with the record it belongs to (for failure reporting). */
 export interface OutgoingAlert {
   shardId: string;
-  /** `<shardId>|<partitionKey>` of the record. */
-  lane: string;
   /** Arrival of the record (epoch seconds). */
   at?: number;
   /** Padded sequence number of the record that raised it. */

@@ -38,8 +38,21 @@ export function fromAttribute(value: AttributeValue): Json {
   throw new TypeError(`unsupported attribute value ${JSON.stringify(value)}`);
 }
 
+/**
+ * Maps come back without a prototype, so keys taken from user data
+ * (`constructor`, `toString`, `__proto__`) are plain own keys and nothing is inherited.
+ */
 export function fromAttributeMap(map: Record<string, AttributeValue>): Item {
-  const out: Item = {};
+  const out: Item = Object.create(null);
   for (const [key, value] of Object.entries(map)) out[key] = fromAttribute(value);
   return out;
+}
+
+/** A deep copy of JSON state whose maps have no prototype (structuredClone would give them Object.prototype back). */
+export function cloneJson<T extends Json | undefined>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => cloneJson(v)) as T;
+  const out: Record<string, Json> = Object.create(null);
+  for (const [key, v] of Object.entries(value)) out[key] = cloneJson(v);
+  return out as T;
 }

@@ -43,6 +43,21 @@ export const runtimeConfig = () => ({
    * expires alike; 14 days by default.
    */
   malformedTtlSeconds: numberFromEnv('MALFORMED_TTL_SECONDS', 14 * 24 * 3600),
+  /**
+   * How far after its arrival in the stream an event may be dated. Later ones
+   * are malformed (`timestamp_out_of_range`): one event dated 9999 would
+   * otherwise become its entity's reference time and push every real event out
+   * of the rolling windows. Generous by default because clients' clocks and
+   * batch uploads differ; lower it where producers are trusted to keep time.
+   */
+  eventTimeToleranceSeconds: numberFromEnv('EVENT_TIME_TOLERANCE_SECONDS', 24 * 3600),
+  /**
+   * New alerts one item takes per pass. Alerts wait in the item's outbox until
+   * they are sent; further records of that item are applied in a next pass of
+   * the same invocation, after this pass's alerts are out, so an outbox holds
+   * at most this many entries per shard.
+   */
+  maxAlertsPerItem: numberFromEnv('MAX_ALERTS_PER_ITEM', 10),
   /** Parallel DynamoDB writes per invocation. */
   writeConcurrency: numberFromEnv('WRITE_CONCURRENCY', 16),
 });

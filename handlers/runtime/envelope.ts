@@ -2,6 +2,9 @@ import * as z from 'zod/mini';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import type { FamilyDefinition } from './family.js';
 
+/** Bounds on the envelope's fields, checked before anything is written. */
+export const ENVELOPE_LIMITS = { idLength: 256, keyLength: 1024, maxEpochMs: 8_640_000_000_000_000 } as const;
+
 /**
  * The envelope the API's VTL templates write to Kinesis (modules/templates.ts):
  * `id` is the API request id, `key` the client idempotency key or null.
@@ -9,18 +12,29 @@ import type { FamilyDefinition } from './family.js';
  * event as JSON text, which only the processor can parse and validate.
  */
 export const envelopeSchema = z.object({
-  id: z.string().check(z.minLength(1)),
-  family: z.string(),
-  key: z.optional(z.nullable(z.string().check(z.minLength(1)))),
-  receivedAt: z.number(),
-  sourceIp: z.optional(z.string()),
+  // API Gateway request ids are 36 characters; anything far longer was not written by the API.
+  id: z.string().check(z.minLength(1), z.maxLength(ENVELOPE_LIMITS.idLength)),
+  family: z.string().check(z.maxLength(64)),
+  // The claim's partition key is `<family>#claim#<key>`: DynamoDB refuses partition keys over 2048 bytes.
+  key: z.optional(z.nullable(z.string().check(z.minLength(1), z.maxLength(ENVELOPE_LIMITS.keyLength)))),
+  // Epoch milliseconds the API received the request; the range JavaScript dates can represent.
+  receivedAt: z.number().check(z.gte(0), z.lte(ENVELOPE_LIMITS.maxEpochMs)),
+  sourceIp: z.optional(z.string().check(z.maxLength(64))),
   encoding: z.optional(z.literal('json')),
   data: z.unknown(),
 });
 
 export type Envelope = z.output<typeof envelopeSchema>;
 
-export type MalformedReason = 'not_base64' | 'not_utf8' | 'not_json' | 'invalid_envelope' | 'wrong_family' | 'invalid_event';
+export type MalformedReason = 'not_base64' | 'not_utf8' | 'not_json' | 'invalid_envelope' | 'wrong_family' | 'invalid_event' | 'timestamp_out_of_range';
+
+/** What event times a record may carry, relative to when it arrived in the stream. */
+export interface TimeBounds {
+  /** When the record arrived in the stream (epoch ms): the same on every delivery, unlike the clock. */
+  referenceMs: number;
+  /** How far after `referenceMs` an event may be dated (clients' clocks and batching). */
+  futureToleranceMs: number;
+}
 
 export type Decoded<Event> =
   | { ok: true; envelope: Envelope; event: Event; eventTime: number }
@@ -46,7 +60,13 @@ function eventTimeOf(event: unknown, envelope: Envelope): number {
   return envelope.receivedAt;
 }
 
-export function decodeRecord<F extends FamilyDefinition>(family: F, record: KinesisStreamRecord): Decoded<z.output<F['schema']>> {
+/** The time bounds of one record: its arrival in the stream (the clock only for hand-made records without one) plus the tolerance. */
+export function timeBoundsOf(record: KinesisStreamRecord, futureToleranceMs: number): TimeBounds {
+  const arrival = Math.round((record.kinesis.approximateArrivalTimestamp ?? 0) * 1000);
+  return { referenceMs: arrival > 0 ? arrival : Date.now(), futureToleranceMs };
+}
+
+export function decodeRecord<F extends FamilyDefinition>(family: F, record: KinesisStreamRecord, bounds: TimeBounds): Decoded<z.output<F['schema']>> {
   const data = record.kinesis.data;
   if (typeof data !== 'string' || data.length % 4 !== 0 || !BASE64.test(data)) return { ok: false, reason: 'not_base64' };
   let text: string;
@@ -71,7 +91,16 @@ export function decodeRecord<F extends FamilyDefinition>(family: F, record: Kine
   const event = family.schema.safeParse(body.value);
   if (!event.success) return { ok: false, reason: 'invalid_event', issues: describeIssues(event.error.issues) };
   const decoded = envelope.data.encoding === 'json' ? withIdempotencyKey(family, envelope.data, event.data) : envelope.data;
-  return { ok: true, envelope: decoded, event: event.data as z.output<F['schema']>, eventTime: eventTimeOf(event.data, decoded) };
+  if (decoded.key && decoded.key.length > ENVELOPE_LIMITS.keyLength) {
+    return { ok: false, reason: 'invalid_event', issues: `idempotency key longer than ${ENVELOPE_LIMITS.keyLength} characters` };
+  }
+  const eventTime = eventTimeOf(event.data, decoded);
+  // A far-future date would become the entity's reference time and push every real event out of its windows.
+  if (!(eventTime >= 0 && eventTime <= bounds.referenceMs + bounds.futureToleranceMs)) {
+    const limit = new Date(bounds.referenceMs + bounds.futureToleranceMs).toISOString();
+    return { ok: false, reason: 'timestamp_out_of_range', issues: `event time ${new Date(eventTime).toISOString()} is not between 1970-01-01T00:00:00.000Z and ${limit} (arrival + ${bounds.futureToleranceMs / 1000} s)` };
+  }
+  return { ok: true, envelope: decoded, event: event.data as z.output<F['schema']>, eventTime };
 }
 
 function parseJsonText(data: unknown): { ok: true; value: unknown } | { ok: false; issues: string } {

@@ -2,6 +2,8 @@ export { createProcessor, type ProcessorOptions, type Route } from './processor.
 export type { Alert, AlertDraft, Effect, RecordContext, Severity, State } from './types.js';
 export { numberFromEnv } from './config.js';
 export * from './time.js';
+export { dict, own, setOwn, tally, type Dict } from './maps.js';
+export { PoisonRecordError } from './errors.js';
 
 /** Round money to cents so float sums compare as the amounts people see. */
 export const cents = (amount: number) => Math.round(amount * 100) / 100;

@@ -3,8 +3,8 @@ import type { Key } from './store.js';
 /** Where the runtime keeps its own items for a family, next to the items its reducers update. */
 export function runtimeKeys(familyName: string) {
   return {
-    /** One lane's alert cursor: how far its alerts are known to be out. */
-    cursorKey: (shardId: string, partitionKey: string): Key => ({ pk: `${familyName}#cursor#${shardId}`, sk: partitionKey }),
+    /** One shard's alert cursor: how far its alerts are known to be out. */
+    cursorKey: (shardId: string): Key => ({ pk: `${familyName}#cursor#${shardId}`, sk: 'alerts' }),
     /** A client idempotency key, owned by the first record that carried it. */
     claimKey: (key: string): Key => ({ pk: `${familyName}#claim#${key}`, sk: 'claim' }),
     /** A record that could not be decoded, kept for inspection. */

@@ -7,7 +7,8 @@ import {
   type DynamoDBClient,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { fromAttributeMap, toAttributeMap, type Item, type Json } from './attributes.js';
+import { fromAttributeMap, toAttributeMap, type Item } from './attributes.js';
+import { UnprocessedError } from './errors.js';
 
 export interface Key {
   pk: string;
@@ -21,11 +22,6 @@ const BATCH_GET_LIMIT = 100;
 const BATCH_WRITE_LIMIT = 25;
 const UNPROCESSED_ATTEMPTS = 5;
 
-export class UnprocessedError extends Error {
-  override name = 'UnprocessedItemsError';
-  // Marks it as a dependency failure (throttled by DynamoDB), see errors.ts.
-  readonly $fault = 'server';
-}
 
 /** Consistent reads of many keys: one request per 100 keys, unprocessed keys retried with backoff. */
 export async function batchGet(client: DynamoDBClient, table: string, keys: readonly Key[]): Promise<Map<string, Item>> {

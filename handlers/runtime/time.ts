@@ -6,6 +6,8 @@
  * entity has seen, never the processing time: replays and late batches give
  * the same numbers.
  */
+import { dict, own, setOwn, tally } from './maps.js';
+
 export const DAY_MS = 86_400_000;
 
 export function dayIndex(epochMs: number): number {
@@ -24,8 +26,10 @@ export type DayBuckets = Record<string, Record<string, number>>;
 
 /** Adds `amount` to `counter` in the bucket of `epochMs`. */
 export function addToBucket(days: DayBuckets, epochMs: number, counter: string, amount = 1): void {
-  const bucket = (days[dayKey(epochMs)] ??= {});
-  bucket[counter] = (bucket[counter] ?? 0) + amount;
+  const key = dayKey(epochMs);
+  let bucket = own(days, key);
+  if (bucket === undefined) setOwn(days, key, (bucket = dict()));
+  tally(bucket, counter, amount);
 }
 
 /** Sum of `counter` over the `windowDays` days ending with the day of `asOfMs`. */
@@ -34,7 +38,7 @@ export function windowSum(days: DayBuckets, asOfMs: number, counter: string, win
   let sum = 0;
   for (const [key, bucket] of Object.entries(days)) {
     const index = dayIndexOfKey(key);
-    if (index <= last && index > last - windowDays) sum += bucket[counter] ?? 0;
+    if (index <= last && index > last - windowDays) sum += own(bucket, counter) ?? 0;
   }
   return sum;
 }

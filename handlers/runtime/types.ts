@@ -30,16 +30,25 @@ export interface RecordContext {
   partitionKey: string;
   /** Epoch ms: the body's `timestamp`, else the envelope's `receivedAt`. */
   eventTime: number;
+  /**
+   * Epoch ms the record arrived in the stream: the same on every delivery, so
+   * reducers may use it (never the clock) for expiry times, which must not lie in the past.
+   */
+  arrivalTime: number;
   envelope?: Envelope;
 }
 
-/** Reducer state: an item's attributes without the runtime's own (pk, sk, version, fences, outboxes). */
+/**
+ * Reducer state: an item's attributes without the runtime's own (pk, sk, version, fences, outboxes).
+ * Maps read from the table have no prototype, so user data used as a key (`constructor`) finds nothing inherited.
+ */
 export type State = Record<string, Json | undefined>;
 
 /**
  * One effect of one event on one item. `apply` mutates the item's state in
  * place and returns the alerts it raises. It must be deterministic (no clock,
  * no randomness): after a write conflict it is re-run on the fresher item.
+ * It throws PoisonRecordError for an event it can never apply.
  */
 export interface Effect {
   pk: string;

@@ -12,6 +12,9 @@ const BASE = 49_650_000_000_000_000_000_000_000_000_000_000_000_000_000_000n;
 /** Realistic 56-digit sequence numbers, increasing with `n`. */
 export const sequenceNumber = (n: number) => (BASE + BigInt(n) * 1000n).toString();
 
+/** When the test records arrived in the stream: the envelopes' receivedAt (records are 1 ms apart). */
+export const ARRIVAL_SECONDS = Date.parse('2026-11-23T10:00:00Z') / 1000;
+
 export interface EnvelopeOptions {
   id?: string;
   key?: string | null;
@@ -24,7 +27,7 @@ export function envelope(family: FamilyDefinition, data: unknown, options: Envel
     id: options.id ?? `req-${Math.random().toString(36).slice(2, 10)}`,
     family: family.name,
     key,
-    receivedAt: options.receivedAt ?? Date.parse('2026-11-23T10:00:00Z'),
+    receivedAt: options.receivedAt ?? ARRIVAL_SECONDS * 1000,
     sourceIp: '203.0.113.7',
     data,
   };
@@ -58,7 +61,7 @@ export function records(family: FamilyDefinition, bodies: (unknown | RawRecord)[
         partitionKey: raw.partitionKey,
         sequenceNumber: seq,
         data: raw.data,
-        approximateArrivalTimestamp: 1_795_000_000 + i / 1000,
+        approximateArrivalTimestamp: ARRIVAL_SECONDS + i / 1000,
       },
       eventSource: 'aws:kinesis',
       eventVersion: '1.0',

@@ -136,7 +136,7 @@ describe('tutoring processor', () => {
       }
     });
     // The naive way: read then write every entity an event touches.
-    const naive = events.reduce((n, e, i) => n + 2 * route(e as never, { family: 'tutoring', sequenceNumber: String(i), shardId: 's', partitionKey: 'p', eventTime: T }).length, 0);
+    const naive = events.reduce((n, e, i) => n + 2 * route(e as never, { family: 'tutoring', sequenceNumber: String(i), shardId: 's', partitionKey: 'p', eventTime: T, arrivalTime: T }).length, 0);
     h().proxy.reset();
     const res = await handler(kinesisEvent(records(tutoring, events)));
     expect(res.batchItemFailures).toEqual([]);
@@ -150,5 +150,26 @@ describe('tutoring processor', () => {
     expect(students).toHaveLength(10);
     expect(students.reduce((n, s) => n + Number(s.sessions_7d) + Number(s.completed_sessions_7d), 0)).toBe(50);
     expect(students.reduce((n, s) => n + Number(s.ib_calls_14d), 0)).toBe(25);
+  });
+});
+
+describe('tutoring with hostile data', () => {
+  it('entities named after Object.prototype members are counted like any other', async () => {
+    const names = ['constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+    const bodies = names.flatMap((name, i) => [
+      ev('session_started', { session_id: `s-${i}`, student_id: name, tutor_id: name, subject: name.toLowerCase() }, at(i * MIN)),
+      ev('ib_call_logged', { student_id: name, call_id: name }, at(i * MIN + 1)),
+      ev('supply_demand_update', { subject: name.toLowerCase(), region: name.toLowerCase(), available_tutors: 1, active_students: 9, demand_score: 90, supply_score: 10, balance_status: 'high_demand' }, at(i * MIN + 2)),
+    ]);
+    const batch = kinesisEvent(records(tutoring, bodies));
+    expect((await handler(batch)).batchItemFailures).toEqual([]);
+    await handler(batch);
+    for (const name of names) {
+      expect(await item(`tutoring#student#${name}`)).toMatchObject({ sessions_7d: 1, ib_calls_7d: 1 });
+      expect(await item(`tutoring#tutor#${name}`)).toMatchObject({ sessions_7d: 1 });
+      expect(await item(`tutoring#subject#${name.toLowerCase()}`)).toMatchObject({ sessions_7d: 1 });
+      expect(await item(`tutoring#subject#${name.toLowerCase()}`, `region#${name.toLowerCase()}`)).toMatchObject({ balance_status: 'high_demand' });
+    }
+    expect(alertDetails(h().sink).map((a) => a.alert_type)).toEqual(names.map(() => 'supply_demand_imbalance'));
   });
 });

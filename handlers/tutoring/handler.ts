@@ -1,6 +1,7 @@
 import {
   addToBucket,
   createProcessor,
+  dict,
   iso,
   pruneBuckets,
   windowSum,
@@ -79,7 +80,7 @@ function count(state: State, type: EntityType, id: string, eventTime: number, ad
   const s = state as unknown as Partial<Aggregate>;
   s.entity_type = type;
   s.entity_id = id;
-  s.days ??= {};
+  s.days ??= dict();
   s.late_events ??= 0;
   const asOf = Math.max(s.as_of ? Date.parse(s.as_of) : eventTime, eventTime);
   if (withinHorizon(eventTime, asOf, HORIZON_DAYS)) {

@@ -49,3 +49,22 @@ describe('user_activity processor', () => {
     expect(profile).toMatchObject({ last_seen: '2026-11-23T10:00:00.000Z' });
   });
 });
+
+describe('user_activity with hostile data', () => {
+  it('counts actions named after Object.prototype members as plain names', async () => {
+    const names = ['constructor', 'constructor', 'to_string', 'tostring', 'hasownproperty', 'valueof', 'isprototypeof'];
+    const bodies = names.map((action, i) => act('u-p', action, `2026-11-20T09:0${i}:00Z`));
+    expect((await handler(kinesisEvent(records(userActivity, bodies)))).batchItemFailures).toEqual([]);
+    const profile = (await h().scan()).find((i) => i.pk === 'user_activity#user#u-p' && i.sk === 'profile')!;
+    expect({ ...(profile.actions as object) }).toEqual({ constructor: 2, to_string: 1, tostring: 1, hasownproperty: 1, valueof: 1, isprototypeof: 1 });
+    expect(profile).toMatchObject({ total: 7 });
+  });
+
+  it('keeps at most USER_ACTIVITY_MAX_ACTIONS distinct names per item; the rest count in other_actions', async () => {
+    const bodies = Array.from({ length: 130 }, (_, i) => act('u-many', `action_${i}`, '2026-11-20T09:00:00Z'));
+    expect((await handler(kinesisEvent(records(userActivity, bodies)))).batchItemFailures).toEqual([]);
+    const profile = (await h().scan()).find((i) => i.pk === 'user_activity#user#u-many' && i.sk === 'profile')!;
+    expect(Object.keys(profile.actions as object)).toHaveLength(100);
+    expect(profile).toMatchObject({ total: 130, other_actions: 30 });
+  });
+});

@@ -1,32 +1,34 @@
-import { createProcessor, dayKey, DAY_MS, dayIndex, iso, type State } from '../runtime/index.js';
+import { createProcessor, dayKey, DAY_MS, dayIndex, dict, iso, tally, type Dict, type Effect, type State } from '../runtime/index.js';
 import { userActivityConfig } from './config.js';
 import { userActivity, type UserActivityEvent } from './family.js';
 
-interface Profile {
-  user_id: string;
-  actions: Record<string, number>;
+interface Counts {
+  /** At most `USER_ACTIVITY_MAX_ACTIONS` distinct names; the rest are counted in `other_actions`. */
+  actions: Dict<number>;
+  other_actions: number;
   total: number;
+}
+interface Profile extends Counts {
+  user_id: string;
   first_seen: string;
   last_seen: string;
   last_action: string;
 }
-interface Day {
+interface Day extends Counts {
   user_id: string;
   day: string;
-  actions: Record<string, number>;
-  total: number;
   expiresAt: number;
 }
 
-export const route = (event: UserActivityEvent, { eventTime }: { eventTime: number }) => {
+export const route = (event: UserActivityEvent, { eventTime, arrivalTime }: { eventTime: number; arrivalTime: number }) => {
   const pk = `user_activity#user#${event.user_id}`;
   const at = iso(eventTime);
-  const count = (s: { actions?: Record<string, number>; total?: number }) => {
-    s.actions ??= {};
-    s.actions[event.action] = (s.actions[event.action] ?? 0) + 1;
+  const count = (s: Partial<Counts>) => {
+    s.actions ??= dict();
+    if (!tally(s.actions, event.action, 1, userActivityConfig.maxActions)) s.other_actions = (s.other_actions ?? 0) + 1;
     s.total = (s.total ?? 0) + 1;
   };
-  return [
+  const effects: Effect[] = [
     {
       pk,
       sk: 'profile',
@@ -42,7 +44,11 @@ export const route = (event: UserActivityEvent, { eventTime }: { eventTime: numb
         }
       },
     },
-    {
+  ];
+  const expiresAt = Math.floor(((dayIndex(eventTime) + 1) * DAY_MS) / 1000) + userActivityConfig.dayRetentionDays * 86_400;
+  // A day already past its retention when the event arrived gets no item: its TTL would lie in the past.
+  if (expiresAt * 1000 > arrivalTime) {
+    effects.push({
       pk,
       sk: `day#${dayKey(eventTime)}`,
       apply(state: State) {
@@ -50,10 +56,11 @@ export const route = (event: UserActivityEvent, { eventTime }: { eventTime: numb
         s.user_id = event.user_id;
         s.day = dayKey(eventTime);
         count(s);
-        s.expiresAt = Math.floor(((dayIndex(eventTime) + 1) * DAY_MS) / 1000) + userActivityConfig.dayRetentionDays * 86_400;
+        s.expiresAt = expiresAt;
       },
-    },
-  ];
+    });
+  }
+  return effects;
 };
 
 export const processor = createProcessor(userActivity, route);

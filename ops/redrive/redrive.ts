@@ -23,7 +23,8 @@
 import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { decodeRecord } from '../../handlers/runtime/envelope.js';
+import { runtimeConfig } from '../../handlers/runtime/config.js';
+import { decodeRecord, timeBoundsOf } from '../../handlers/runtime/envelope.js';
 import type { FamilyDefinition } from '../../handlers/runtime/family.js';
 import { runtimeKeys } from '../../handlers/runtime/keys.js';
 import { padSequence, shardIdOf } from '../../handlers/runtime/sequence.js';
@@ -142,7 +143,7 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
     }
 
     const pending: Pending[] = held.map((record) => {
-      const decoded = decodeRecord(family, record);
+      const decoded = decodeRecord(family, record, timeBoundsOf(record, runtimeConfig().eventTimeToleranceSeconds * 1000));
       return {
         record,
         shardId: shardIdOf(record.eventID),

@@ -26,8 +26,24 @@ export interface AcceptedEvent {
 export interface ExpectedItem {
   pk: string;
   sk: string;
-  /** Attribute → expected value (numbers compared with a cent of tolerance). */
+  /** Attribute → expected value (numbers compared with a cent of tolerance; see `present` and `subset`). */
   fields: Record<string, unknown>;
+  /**
+   * The events (`eventId()`) whose effects this item must show: if it does not
+   * match, none of them counts as processed, whatever their claims say.
+   */
+  events: string[];
+}
+
+/** The reconciliation's name for one accepted event. */
+export const eventId = (e: { family: string; key: string }) => `${e.family}/${e.key}`;
+const ids = (list: readonly AcceptedEvent[]) => list.map(eventId);
+
+/** An expected value that only has to be there (a time the processor wrote, say). */
+export const PRESENT = Symbol('present');
+/** An expected object whose listed keys must match; other keys of the actual object are not checked. */
+export class Subset {
+  constructor(readonly fields: Record<string, unknown>) {}
 }
 
 export interface ExpectedAlert {
@@ -45,6 +61,8 @@ const IB_THRESHOLD = 3;
 const HEALTH_WARNING = 70;
 const HEALTH_CRITICAL = 50;
 const AMOUNT_TOLERANCE = 0.005;
+/** The payments processor's default PAYMENTS_MAX_PER_ORDER: payments beyond it count only in the totals. */
+const PAYMENTS_TRACKED_PER_ORDER = 50;
 
 const byStreamOrder = (a: AcceptedEvent, b: AcceptedEvent) => (a.shardId === b.shardId ? (a.seq < b.seq ? -1 : 1) : a.shardId < b.shardId ? -1 : 1);
 const dayOf = (ms: number) => new Date(Math.floor(ms / 86_400_000) * 86_400_000).toISOString().slice(0, 10);
@@ -59,9 +77,9 @@ function userActivity(events: AcceptedEvent[], out: Expectation) {
   for (const [user, list] of groupBy(events, (e) => String(e.body.user_id))) {
     const actions: Record<string, number> = {};
     for (const e of list) actions[String(e.body.action)] = (actions[String(e.body.action)] ?? 0) + 1;
-    out.items.push({ pk: `user_activity#user#${user}`, sk: 'profile', fields: { total: list.length, actions } });
+    out.items.push({ pk: `user_activity#user#${user}`, sk: 'profile', fields: { total: list.length, actions }, events: ids(list) });
     for (const [day, perDay] of groupBy(list, (e) => dayOf(e.time))) {
-      out.items.push({ pk: `user_activity#user#${user}`, sk: `day#${day}`, fields: { total: perDay.length } });
+      out.items.push({ pk: `user_activity#user#${user}`, sk: `day#${day}`, fields: { total: perDay.length }, events: ids(perDay) });
     }
   }
 }
@@ -89,7 +107,9 @@ function orders(events: AcceptedEvent[], out: Expectation) {
       done.add(type);
     }
     const status = done.has('shipped') ? 'shipped' : done.has('cancelled') ? 'cancelled' : done.has('paid') ? 'paid' : done.has('created') ? 'created' : 'unknown';
-    out.items.push({ pk: `orders#order#${order}`, sk: 'order', fields: { status, rejected_events: rejected || undefined, repeated_events: repeated || undefined } });
+    // Each milestone applied leaves its time on the order: evidence per event, beyond the status.
+    const milestones = Object.fromEntries([...done].map((type) => [`${type}_at`, PRESENT]));
+    out.items.push({ pk: `orders#order#${order}`, sk: 'order', fields: { status, rejected_events: rejected || undefined, repeated_events: repeated || undefined, ...milestones }, events: ids(list) });
   }
 }
 
@@ -100,12 +120,15 @@ function payments(events: AcceptedEvent[], out: Expectation) {
     let refunded = 0;
     let failed = 0;
     let orderAmount: number | undefined;
+    // Per-event evidence: each status a tracked payment reached leaves its time on that payment.
+    const tracked = new Map<string, Record<string, unknown>>();
     for (const e of list.sort(byStreamOrder)) {
       const b = e.body as { payment_id: string; status: string; amount: number; order_amount?: number };
       if (b.order_amount !== undefined) orderAmount = b.order_amount;
       const id = `${b.payment_id}/${b.status}`;
       if (seen.has(id)) continue;
       seen.add(id);
+      if (tracked.has(b.payment_id) || tracked.size < PAYMENTS_TRACKED_PER_ORDER) (tracked.get(b.payment_id) ?? tracked.set(b.payment_id, {}).get(b.payment_id)!)[b.status] = PRESENT;
       if (b.status === 'failed') {
         failed++;
         out.alerts.push({ family: 'payments', alertType: 'PaymentFailed', entityId: order });
@@ -116,7 +139,14 @@ function payments(events: AcceptedEvent[], out: Expectation) {
         }
       } else if (b.status === 'refunded') refunded = Math.round((refunded + b.amount) * 100) / 100;
     }
-    out.items.push({ pk: `payments#order#${order}`, sk: 'payments', fields: { captured_total: captured, refunded_total: refunded, failed_count: failed } });
+    out.items.push({ pk: `payments#order#${order}`, sk: 'payments', fields: {
+        captured_total: captured,
+        refunded_total: refunded,
+        failed_count: failed,
+        payments: new Subset(Object.fromEntries([...tracked].map(([id, statuses]) => [id, new Subset({ events: new Subset(statuses) })]))),
+      },
+      events: ids(list),
+    });
   }
 }
 
@@ -127,13 +157,17 @@ function level(score: number): 'ok' | 'warning' | 'critical' {
 function tutoring(events: AcceptedEvent[], out: Expectation) {
   type P = Record<string, unknown>;
   const counters = new Map<string, Record<string, number>>();
+  const touched = new Map<string, Set<string>>();
+  let current: AcceptedEvent;
   const bump = (pk: string, field: string, by = 1) => {
     const c = counters.get(pk) ?? counters.set(pk, {}).get(pk)!;
     c[field] = (c[field] ?? 0) + by;
+    (touched.get(pk) ?? touched.set(pk, new Set()).get(pk)!).add(eventId(current));
   };
   const students = new Map<string, AcceptedEvent[]>();
   const supply = new Map<string, AcceptedEvent[]>();
   for (const e of events) {
+    current = e;
     const p = e.body.payload as P;
     const type = String(e.body.event_type);
     if (type === 'session_started' || type === 'session_completed') {
@@ -171,12 +205,12 @@ function tutoring(events: AcceptedEvent[], out: Expectation) {
     // Every counter of the entity is checked, zeros included: an extra count is as wrong as a missing one.
     const all: Record<string, number> = {};
     for (const name of COUNTERS[pk.split('#')[1]!] ?? []) all[name] = fields[name] ?? 0;
-    out.items.push({ pk, sk: 'aggregate', fields: all });
+    out.items.push({ pk, sk: 'aggregate', fields: all, events: [...(touched.get(pk) ?? [])] });
   }
 
   for (const [student, list] of students) {
     let calls = 0;
-    let current: { time: number; score: number; level: 'ok' | 'warning' | 'critical' } | undefined;
+    let latest: { time: number; score: number; level: 'ok' | 'warning' | 'critical' } | undefined;
     for (const e of list.sort(byStreamOrder)) {
       const p = e.body.payload as P;
       if (e.body.event_type === 'ib_call_logged') {
@@ -186,31 +220,31 @@ function tutoring(events: AcceptedEvent[], out: Expectation) {
         continue;
       }
       // The newest report wins; one older than the current report is ignored.
-      if (current && e.time < current.time) continue;
-      const previous = current?.level ?? 'ok';
+      if (latest && e.time < latest.time) continue;
+      const previous = latest?.level ?? 'ok';
       const score = Number(p.health_score);
-      current = { time: e.time, score, level: level(score) };
-      if (current.level !== 'ok' && current.level !== previous) out.alerts.push({ family: 'tutoring', alertType: 'low_health_score', entityId: student });
+      latest = { time: e.time, score, level: level(score) };
+      if (latest.level !== 'ok' && latest.level !== previous) out.alerts.push({ family: 'tutoring', alertType: 'low_health_score', entityId: student });
     }
-    if (current) {
+    if (latest) {
       const item = out.items.find((i) => i.pk === `tutoring#student#${student}` && i.sk === 'aggregate');
-      const fields = { health_score: current.score, health_level: current.level };
+      const fields = { health_score: latest.score, health_level: latest.level };
       if (item) Object.assign(item.fields, fields);
-      else out.items.push({ pk: `tutoring#student#${student}`, sk: 'aggregate', fields });
+      else out.items.push({ pk: `tutoring#student#${student}`, sk: 'aggregate', fields, events: ids(list) });
     }
   }
 
   for (const [id, list] of supply) {
-    let current: { time: number; status: string } | undefined;
+    let latest: { time: number; status: string } | undefined;
     for (const e of list.sort(byStreamOrder)) {
       const p = e.body.payload as P;
-      if (current && e.time < current.time) continue;
-      const previous = current?.status;
-      current = { time: e.time, status: String(p.balance_status) };
-      if (current.status === 'high_demand' && previous !== 'high_demand') out.alerts.push({ family: 'tutoring', alertType: 'supply_demand_imbalance', entityId: id });
+      if (latest && e.time < latest.time) continue;
+      const previous = latest?.status;
+      latest = { time: e.time, status: String(p.balance_status) };
+      if (latest.status === 'high_demand' && previous !== 'high_demand') out.alerts.push({ family: 'tutoring', alertType: 'supply_demand_imbalance', entityId: id });
     }
     const [subject, region] = id.split('/');
-    out.items.push({ pk: `tutoring#subject#${subject}`, sk: `region#${region}`, fields: { balance_status: current!.status } });
+    out.items.push({ pk: `tutoring#subject#${subject}`, sk: `region#${region}`, fields: { balance_status: latest!.status }, events: ids(list) });
   }
 }
 

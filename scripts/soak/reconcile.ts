@@ -1,15 +1,20 @@
 /**
  * Reconciliation of a soak run: every accepted event is in exactly one of
- * processed (its idempotency claim, at its own shard and sequence number),
- * the malformed sink (the processor's malformed item for its record) or a
- * failure object holding it (its payload, or for a pointer-only object its
- * sequence range); the table matches an independent
+ * processed, the malformed sink (the processor's malformed item for its
+ * record) or a failure object holding it (its payload, or for a pointer-only
+ * object its sequence range); the table matches an independent
  * recomputation; every expected alert arrived once.
+ *
+ * Processed means its effects are visible, not only its claim: the event's
+ * idempotency claim names its own shard and sequence number AND every item
+ * the recomputation says it touches matches the recomputation (per-event
+ * evidence where an item keeps it: an order milestone's time, a payment
+ * status's time). A claim whose effects are missing counts the event as lost.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { payloadRecords, type FailureObject } from '../../local/failure-store.js';
 import type { LogEntry } from '../generators/sender.js';
-import { expectation, type AcceptedEvent } from './expected.js';
+import { eventId, expectation, PRESENT, Subset, type AcceptedEvent } from './expected.js';
 
 /** A failure object of the on-failure destination (local/failure-store.ts). */
 export interface DlqRecord {
@@ -48,6 +53,8 @@ export interface Reconciliation {
     sent: number;
     accepted: number;
     processed: number;
+    /** Claimed at their own sequence number, but an item they touch does not show their effects. */
+    claimedWithoutEffects: number;
     malformed: number;
     dlq: number;
     lost: number;
@@ -75,6 +82,11 @@ export function plain(value: AttributeValue): unknown {
 }
 
 function same(expected: unknown, actual: unknown): boolean {
+  if (expected === PRESENT) return actual !== undefined && actual !== null;
+  if (expected instanceof Subset) {
+    if (!actual || typeof actual !== 'object') return false;
+    return Object.entries(expected.fields).every(([k, v]) => same(v, Object.hasOwn(actual, k) ? (actual as Record<string, unknown>)[k] : undefined));
+  }
   if (typeof expected === 'number') {
     const a = actual === undefined && expected === 0 ? 0 : actual;
     return typeof a === 'number' && Math.abs(a - expected) < 0.0051;
@@ -83,7 +95,8 @@ function same(expected: unknown, actual: unknown): boolean {
   if (expected && typeof expected === 'object') {
     if (!actual || typeof actual !== 'object') return false;
     const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
-    return [...keys].every((k) => same((expected as Record<string, unknown>)[k], (actual as Record<string, unknown>)[k]));
+    const at = (o: object, k: string) => (Object.hasOwn(o, k) ? (o as Record<string, unknown>)[k] : undefined);
+    return [...keys].every((k) => same(at(expected, k), at(actual, k)));
   }
   return expected === actual;
 }
@@ -133,6 +146,8 @@ export function reconcile(input: ReconcileInput): Reconciliation {
   let duplicateKeys = 0;
   const applied: AcceptedEvent[] = [];
   const keysSeen = new Set<string>();
+  /** Events counted as processed on their claim alone, until their effects are seen. */
+  const claimedOnly = new Map<string, LogEntry>();
 
   for (const e of accepted) {
     const seq = pad(e.sequenceNumber!);
@@ -166,6 +181,7 @@ export function reconcile(input: ReconcileInput): Reconciliation {
       example(`valid event in the malformed sink: ${e.family} ${e.key}`);
     }
     if (claimHit && !dlqHit && e.body && !keysSeen.has(`${e.family}/${e.key}`)) {
+      claimedOnly.set(eventId({ family: e.family, key: e.key! }), e);
       keysSeen.add(`${e.family}/${e.key}`);
       const stamp = typeof e.body.timestamp === 'string' ? Date.parse(e.body.timestamp) : e.at;
       applied.push({ family: e.family, key: e.key!, shardId, seq, body: e.body, time: stamp });
@@ -177,6 +193,7 @@ export function reconcile(input: ReconcileInput): Reconciliation {
   let itemsChecked = 0;
   let itemsWrong = 0;
   let fieldsChecked = 0;
+  const effectsMissing = new Set<string>();
   for (const want of expected.items) {
     itemsChecked++;
     const got = get(want.pk, want.sk);
@@ -186,8 +203,21 @@ export function reconcile(input: ReconcileInput): Reconciliation {
     });
     if (wrong.length > 0) {
       itemsWrong++;
-      example(`${want.pk} ${want.sk}: ${wrong.map(([f, v]) => `${f} expected ${JSON.stringify(v)} got ${JSON.stringify(got?.[f])}`).join(', ')}`);
+      // A counter above the recomputation is an excess (applied twice), not a missing effect.
+      const short = wrong.some(([f, v]) => !(typeof v === 'number' && typeof got?.[f] === 'number' && (got[f] as number) > v));
+      if (short) for (const id of want.events) effectsMissing.add(id);
+      example(`${want.pk} ${want.sk}: ${wrong.map(([f, v]) => `${f} expected ${describe(v)} got ${JSON.stringify(got?.[f])}`).join(', ')}`);
     }
+  }
+  // A claim is not proof: an event whose items do not show its effects is not processed, so it is lost.
+  let claimedWithoutEffects = 0;
+  for (const id of effectsMissing) {
+    const e = claimedOnly.get(id);
+    if (!e) continue;
+    claimedWithoutEffects++;
+    processed--;
+    lost++;
+    example(`claimed but its effects are not visible: ${e.family} ${e.key} at ${e.shardId}/${e.sequenceNumber}`);
   }
   const expectedKeys = new Set(expected.items.map((i) => `${i.pk}\u0000${i.sk}`));
   const aggregatePattern = /^(user_activity#user#|orders#order#|payments#order#|tutoring#(student|tutor|subject)#)/;
@@ -243,7 +273,8 @@ export function reconcile(input: ReconcileInput): Reconciliation {
     { check: 'accepted (API 202 or direct PutRecord)', value: accepted.length, ok: accepted.length > 0 },
     { check: 'malformed bodies refused by the API (400)', value: refusedMalformed.length, ok: true },
     { check: 'valid bodies refused', value: refusedValid.length, ok: refusedValid.length === 0 },
-    { check: '→ processed (claim at own shard/sequence)', value: processed, ok: true },
+    { check: '→ processed (claim at own shard/sequence, effects visible in every item it touches)', value: processed, ok: true },
+    { check: 'claimed but effects not visible (counted as lost)', value: claimedWithoutEffects, ok: claimedWithoutEffects === 0 },
     { check: '→ malformed sink', value: malformedSunk, ok: true },
     { check: '→ DLQ (batch range covers it)', value: dlqd, ok: true, detail: `${input.dlq.length} DLQ batches, ${dlqRecords} records` },
     { check: '→ client retries applied under an earlier record', value: duplicateKeys, ok: true },
@@ -262,8 +293,14 @@ export function reconcile(input: ReconcileInput): Reconciliation {
     checks,
     ok: checks.every((c) => c.ok),
     examples,
-    summary: { sent: input.entries.length, accepted: accepted.length, processed, malformed: malformedSunk, dlq: dlqd, lost, double: multiple, itemsWrong, missingAlerts, duplicateAlerts, extraAlerts },
+    summary: { sent: input.entries.length, accepted: accepted.length, processed, claimedWithoutEffects, malformed: malformedSunk, dlq: dlqd, lost, double: multiple, itemsWrong, missingAlerts, duplicateAlerts, extraAlerts },
   };
+}
+
+function describe(value: unknown): string {
+  if (value === PRESENT) return 'present';
+  if (value instanceof Subset) return `{${Object.entries(value.fields).map(([k, v]) => `${k}: ${describe(v)}`).join(', ')}, …}`;
+  return JSON.stringify(value);
 }
 
 export function formatChecks(r: Reconciliation): string {

@@ -2,7 +2,9 @@
  * The soak: local mode with faults, N events across every family (5 % malformed,
  * half as bodies the API must refuse, half as records written straight to the
  * streams, as a buggy producer would), one restart of local mode in the middle,
- * quiescence, then reconciliation from the sender's own log.
+ * quiescence, then reconciliation from the sender's own log. The `hot-keys`
+ * profile sends tutoring sessions of N distinct students on one subject
+ * instead (scripts/soak/hot-keys.ts), with the same faults and restart.
  */
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,10 +17,16 @@ import { Sender, sleep, type LogEntry, type SendItem } from '../generators/sende
 import { eventSource } from '../generators/source.js';
 import { readFailureRecords } from '../../local/failure-store.js';
 import { deploymentFor, loadStartLocal, quietOptions, readCheckpoints, seqGte, type LocalHandle } from '../bench/local.js';
-import { reconcile, type DlqRecord, type ReconcileInput, type Reconciliation, type SunkAlert } from './reconcile.js';
+import { hotKeySource, HOT_SUBJECT } from './hot-keys.js';
+import { largestItem, itemSize, DYNAMODB_ITEM_LIMIT_BYTES } from './item-size.js';
+import { reconcile, type Check, type DlqRecord, type ReconcileInput, type Reconciliation, type SunkAlert } from './reconcile.js';
+
+export type SoakProfile = 'default' | 'hot-keys';
 
 export interface SoakOptions {
   events: number;
+  /** `default`: every family mixed; `hot-keys`: one subject shared by N students' sessions. @default 'default' */
+  profile?: SoakProfile;
   seed?: number;
   malformed?: number;
   handlerCrashRate?: number;
@@ -40,6 +48,8 @@ export interface SoakOptions {
 
 export interface SoakResult extends Reconciliation {
   stateDir: string;
+  /** The largest item of the final table and, in the hot-keys profile, the shared subject, as DynamoDB counts size. */
+  sizes: { largest?: { pk: string; sk: string; bytes: number }; shared?: { pk: string; sk: string; bytes: number; bound: number }; itemLimit: number };
   seconds: { send: number; drain: number; total: number };
   faults: { crashes?: number; throttled?: number; dynamoRequests?: number; failedInvocations?: number };
   inputs?: ReconcileInput;
@@ -85,13 +95,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 
   try {
     await start(true);
-    const source = eventSource({
-      families: FAMILIES.map((f) => f.name),
-      seed,
-      epochMs: Date.now() - 6 * 3600_000,
-      idPrefix: `soak${seed}`,
-      malformed: options.malformed ?? 0.05,
-    });
+    const common = { seed, epochMs: Date.now() - 6 * 3600_000, idPrefix: `soak${seed}`, malformed: options.malformed ?? 0.05 };
+    const source = options.profile === 'hot-keys' ? hotKeySource(common) : eventSource({ families: FAMILIES.map((f) => f.name), ...common });
     // Every other malformed event skips the API and goes straight onto the stream.
     let malformedToggle = false;
     const direct: SendItem[] = [];
@@ -150,8 +155,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const dlq: DlqRecord[] = readFailureRecords(stateDir).map((f) => f.body);
     const inputs: ReconcileInput = { entries, items, alerts, dlq, streams };
     const result = reconcile(inputs);
+    const sizes = itemSizes(items, options.profile ?? 'default', deployment.families.find((f) => f.family.name === 'tutoring')?.stream.shardCount ?? 1);
+    result.checks.push(...sizeChecks(sizes));
+    result.ok = result.checks.every((c) => c.ok);
     return {
       ...result,
+      sizes,
       ...(options.returnInputs ? { inputs } : {}),
       stateDir,
       seconds: { send: sendSeconds, drain: drainSeconds, total: (Date.now() - t0) / 1000 },
@@ -165,6 +174,43 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await local?.stop().catch(() => {});
     if (!options.keepState && !options.stateDir) rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The bound README's "Size bounds, in bytes per item" states for a shared
+ * tutoring item: 8 KB + 30 KB per shard that wrote it within the fence
+ * retention (fences, a full outbox per shard, keys, ≤ 30 day buckets),
+ * whatever the number of partition keys. Read as 1,000-byte KB, the stricter.
+ */
+export function sharedTutoringItemBound(shards: number): number {
+  return 8_000 + 30_000 * shards;
+}
+
+function itemSizes(items: Parameters<typeof largestItem>[0], profile: SoakProfile, shards: number): SoakResult['sizes'] {
+  const largest = largestItem(items);
+  if (profile !== 'hot-keys') return { ...(largest ? { largest } : {}), itemLimit: DYNAMODB_ITEM_LIMIT_BYTES };
+  const subject = items.find((i) => i.pk?.S === `tutoring#subject#${HOT_SUBJECT}` && i.sk?.S === 'aggregate');
+  const shared = subject ? { pk: subject.pk!.S!, sk: subject.sk!.S!, bytes: itemSize(subject), bound: sharedTutoringItemBound(shards) } : undefined;
+  return { ...(largest ? { largest } : {}), ...(shared ? { shared } : {}), itemLimit: DYNAMODB_ITEM_LIMIT_BYTES };
+}
+
+function sizeChecks(sizes: SoakResult['sizes']): Check[] {
+  const checks: Check[] = [];
+  if (sizes.largest) {
+    checks.push({
+      check: `largest item, bytes as DynamoDB counts (${sizes.largest.pk} ${sizes.largest.sk.replace(/#0+(?=\d)/, '#')}; limit ${sizes.itemLimit.toLocaleString('en-US')})`,
+      value: sizes.largest.bytes,
+      ok: sizes.largest.bytes <= sizes.itemLimit,
+    });
+  }
+  if (sizes.shared) {
+    checks.push({
+      check: `shared subject item, bytes (${sizes.shared.pk}; stated bound 8 KB + 30 KB × shards = ${sizes.shared.bound.toLocaleString('en-US')})`,
+      value: sizes.shared.bytes,
+      ok: sizes.shared.bytes <= sizes.shared.bound,
+    });
+  }
+  return checks;
 }
 
 /** Waits until every shard's checkpoint is at or past the last accepted record on it. */
