@@ -16,7 +16,7 @@ import { REPO_ROOT, startLocal, type LocalPipeline } from '../local/index.js';
 import { Sandbox } from '../local/invoker.js';
 import { assertPortFree, freePort } from '../local/ports.js';
 import type { PipelineDeployment } from '../modules/deployment.js';
-import { redrive, type RedriveOptions } from '../ops/redrive/redrive.js';
+import { formatRedriveReport, redrive, type RedriveOptions } from '../ops/redrive/redrive.js';
 import { localFailureStore } from '../ops/redrive/store.js';
 import { eventually, fastWindows, post, scanAll, tempStateDir } from './local/helpers.js';
 
@@ -112,6 +112,7 @@ describe('npm run redrive (local mode)', () => {
 
   it('records still failing stay where they were, with the new reason; nothing is applied', async () => {
     const report = await redrive(options(processor(true)));
+    console.log(`still failing:\n${formatRedriveReport([report])}`);
     expect(report.counts).toMatchObject({ still_failing: 3, redriven: 0, already_applied: 0 });
     const after = objects();
     expect(heldSeqs(after)).toEqual([...seqs].sort());
@@ -122,6 +123,7 @@ describe('npm run redrive (local mode)', () => {
   it('a dry run says what would happen and changes nothing', async () => {
     const before = objects();
     const report = await redrive(options(processor(false), { dryRun: true }));
+    console.log(`dry run:\n${formatRedriveReport([report])}`);
     expect(report.counts.redriven).toBe(3);
     expect(objects()).toEqual(before);
     expect(await orderItems()).toEqual([]);
@@ -147,8 +149,11 @@ describe('npm run redrive (local mode)', () => {
 
   it('a second redrive changes nothing, and a record already applied is not applied again', async () => {
     const table = await scanAll(local!.dynamo, local!.deployment.tableName);
-    const empty = await redrive(options(processor(false)));
-    expect(empty.objects).toBe(0);
+    const empty = await runCli(['--env', 'local', '--family', 'orders', '--port', String(apiPort), '--state', stateDir]);
+    console.log(`second redrive CLI output:\n${empty.stdout}`);
+    expect(empty.code).toBe(0);
+    expect(empty.stdout).toContain(': 0 failure object(s)');
+    expect(await scanAll(local!.dynamo, local!.deployment.tableName)).toEqual(table);
 
     // The same failure objects again (say, restored from a backup): every record is already applied.
     for (const o of saved) writeFailureObject(stateDir, 'orders', o.key, o.body);
