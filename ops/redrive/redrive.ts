@@ -262,7 +262,7 @@ export function formatRedriveReport(reports: readonly RedriveReport[]): string {
   for (const r of reports) {
     lines.push(`${r.dryRun ? 'dry run: ' : ''}${r.family} from ${r.location}: ${r.objects} failure object(s)`);
     lines.push('| records | count |', '|---|---:|');
-    for (const v of VERDICTS) lines.push(`| ${LABELS[v]} | ${r.counts[v]} |`);
+    for (const v of VERDICTS) lines.push(`| ${r.dryRun && v === 'redriven' ? 'would be redriven (dry run: nothing applied)' : LABELS[v]} | ${r.counts[v]} |`);
     lines.push(`| objects removed / kept | ${r.objectsRemoved} / ${r.objectsKept} |`);
     const reasons = [...new Set(r.records.filter((x) => x.verdict === 'still_failing').map((x) => x.reason))];
     for (const reason of reasons.slice(0, 5)) lines.push(`still failing because: ${reason}`);
