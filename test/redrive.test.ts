@@ -62,8 +62,11 @@ afterAll(async () => {
   if (!process.env.KEEP_STATE) rmSync(stateDir, { recursive: true, force: true });
 });
 
-/** The orders processor in a sandbox of its own, on local mode's engines; `crash` keeps it failing. */
-function processor(crash: boolean): RedriveOptions['invoke'] {
+/**
+ * The orders processor in a sandbox of its own, on local mode's engines; `crash` keeps it failing,
+ * `dynamoEndpoint` points its DynamoDB client elsewhere (a closed port: every request a dependency failure).
+ */
+function processor(crash: boolean, dynamoEndpoint?: string): RedriveOptions['invoke'] {
   const family = local!.deployment.families[0]!;
   const sandbox = new Sandbox({
     deployment: family,
@@ -72,7 +75,8 @@ function processor(crash: boolean): RedriveOptions['invoke'] {
     accountId: '000000000000',
     extraEnv: {
       AWS_REGION: local!.deployment.region,
-      AWS_ENDPOINT_URL_DYNAMODB: local!.dynamoEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint ?? local!.dynamoEndpoint,
+      AWS_MAX_ATTEMPTS: '1',
       AWS_ENDPOINT_URL_EVENTBRIDGE: local!.alertSink.endpoint,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
@@ -117,6 +121,14 @@ describe('npm run redrive (local mode)', () => {
     const after = objects();
     expect(heldSeqs(after)).toEqual([...seqs].sort());
     for (const o of after) expect(o.body.redrive).toMatchObject({ attempts: 1, reason: expect.stringContaining('Injected fault') });
+    expect(await orderItems()).toEqual([]);
+  });
+
+  it('records the processor reports as batch item failures (its table unreachable) stay too, with that reason', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const report = await redrive(options(processor(false, closed)));
+    expect(report.counts).toMatchObject({ still_failing: 3, redriven: 0 });
+    for (const o of objects()) expect(o.body.redrive).toMatchObject({ attempts: 2, reason: expect.stringContaining('batch item failure') });
     expect(await orderItems()).toEqual([]);
   });
 
