@@ -158,7 +158,7 @@ describe('npm run redrive (local mode)', () => {
     const items = await orderItems();
     expect(items.map((i) => i.pk).sort()).toEqual(orders.map((id) => `orders#order#${id}`).sort());
     for (const item of items) expect(item).toMatchObject({ status: 'created', total_amount: '5' }) // scanAll leaves numbers as DynamoDB's strings;
-  });
+  }, 240_000);
 
   it('a second redrive changes nothing, and a record already applied is not applied again', async () => {
     const table = await scanAll(local!.dynamo, local!.deployment.tableName);
@@ -177,7 +177,7 @@ describe('npm run redrive (local mode)', () => {
     expect(invoked).toBe(0);
     expect(objects()).toEqual([]);
     expect(await scanAll(local!.dynamo, local!.deployment.tableName)).toEqual(table);
-  });
+  }, 240_000);
 
   it('a record older than one its lane already applied is applied, or kept with a reason: never reported redriven without its effect', async () => {
     const created = await post(`${local!.apiUrl}/events/orders`, event('o-f1'));
@@ -227,7 +227,7 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 200_000);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);
