@@ -157,10 +157,14 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
       const decoded = decodeRecord(family, record);
       const shardId = shardIdOf(record.eventID);
       const context = { family: family.name, sequenceNumber: record.kinesis.sequenceNumber, shardId, partitionKey: record.kinesis.partitionKey };
-      const items =
-        decoded.ok && options.route
-          ? options.route(decoded.event, { ...context, eventTime: decoded.eventTime, envelope: decoded.envelope }).map(({ pk, sk }) => ({ pk, sk }))
-          : [];
+      let items: Array<{ pk: string; sk: string }> = [];
+      try {
+        if (decoded.ok && options.route) {
+          items = options.route(decoded.event, { ...context, eventTime: decoded.eventTime, envelope: decoded.envelope }).map(({ pk, sk }) => ({ pk, sk }));
+        }
+      } catch {
+        // The very records that reach the destination may be the ones the route throws on (a bug): the processor will say.
+      }
       return {
         record,
         shardId,
