@@ -107,7 +107,7 @@ function walk(dir: string): string[] {
 /** Every failure object of one family, or of all, in key order (which is time order per mapping and shard). */
 export function readFailureRecords(stateDir: string, family?: string): StoredFailure[] {
   const root = join(stateDir, 'failures');
-  const families = family !== undefined ? [family] : existsSync(root) ? readdirSync(root) : [];
+  const families = family !== undefined ? [family] : existsSync(root) ? readdirSync(root).sort() : [];
   return families.flatMap((name) => {
     const folder = failureFolder(stateDir, name);
     return walk(folder)

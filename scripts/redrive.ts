@@ -25,7 +25,7 @@ import { Sandbox } from '../local/invoker.js';
 import type { FamilyDeployment } from '../modules/deployment.js';
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../modules/environments.js';
 import { failureBucketPrefix } from '../modules/failure-destination.js';
-import { formatRedriveReport, redrive, type RedriveReport } from '../ops/redrive/redrive.js';
+import { formatRedriveReport, redrive, type RedriveOptions, type RedriveReport } from '../ops/redrive/redrive.js';
 import { findFailureBucket, localFailureStore, s3FailureStore, type FailureStore } from '../ops/redrive/store.js';
 
 const USAGE = 'usage: npm run redrive -- --env <local|dev|staging|prod> --family <name|all> [--dry-run] [--since <ISO time | 30m | 6h | 7d>] [--bucket <name>] [--port 4010] [--state .local] [--verbose]';
@@ -107,6 +107,7 @@ async function main(): Promise<number> {
         reports.push(
           await redrive({
             family: family.family,
+            route: await familyRoute(family.family.name),
             store,
             invoke: (event) => sandbox.invoke(event),
             dynamo,
@@ -128,6 +129,16 @@ async function main(): Promise<number> {
   }
   console.log(formatRedriveReport(reports));
   return reports.some((r) => r.counts.still_failing + r.counts.expired > 0) ? 1 : 0;
+}
+
+/** The family's route (which items a record touches), from its handler module; undefined for a family without one. */
+async function familyRoute(name: string): Promise<RedriveOptions['route']> {
+  try {
+    const module = (await import(`../handlers/${name}/handler.js`)) as { route?: RedriveOptions['route'] };
+    return module.route;
+  } catch {
+    return undefined;
+  }
 }
 
 function processorSandbox(family: FamilyDeployment, region: string, accountId: string, extraEnv: Record<string, string>, verbose: boolean): Sandbox {

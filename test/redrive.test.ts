@@ -10,13 +10,14 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { route as ordersRoute } from '../handlers/orders/handler.js';
 import { LOCAL_CREDENTIALS } from '../local/aws.js';
 import { payloadRecords, readFailureRecords, writeFailureObject, type StoredFailure } from '../local/failure-store.js';
 import { REPO_ROOT, startLocal, type LocalPipeline } from '../local/index.js';
 import { Sandbox } from '../local/invoker.js';
 import { assertPortFree, freePort } from '../local/ports.js';
 import type { PipelineDeployment } from '../modules/deployment.js';
-import { redrive, type RedriveOptions } from '../ops/redrive/redrive.js';
+import { formatRedriveReport, redrive, type RedriveOptions } from '../ops/redrive/redrive.js';
 import { localFailureStore } from '../ops/redrive/store.js';
 import { eventually, fastWindows, post, scanAll, tempStateDir } from './local/helpers.js';
 
@@ -62,8 +63,11 @@ afterAll(async () => {
   if (!process.env.KEEP_STATE) rmSync(stateDir, { recursive: true, force: true });
 });
 
-/** The orders processor in a sandbox of its own, on local mode's engines; `crash` keeps it failing. */
-function processor(crash: boolean): RedriveOptions['invoke'] {
+/**
+ * The orders processor in a sandbox of its own, on local mode's engines; `crash` keeps it failing,
+ * `dynamoEndpoint` points its DynamoDB client elsewhere (a closed port: every request a dependency failure).
+ */
+function processor(crash: boolean, dynamoEndpoint?: string): RedriveOptions['invoke'] {
   const family = local!.deployment.families[0]!;
   const sandbox = new Sandbox({
     deployment: family,
@@ -72,7 +76,8 @@ function processor(crash: boolean): RedriveOptions['invoke'] {
     accountId: '000000000000',
     extraEnv: {
       AWS_REGION: local!.deployment.region,
-      AWS_ENDPOINT_URL_DYNAMODB: local!.dynamoEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint ?? local!.dynamoEndpoint,
+      AWS_MAX_ATTEMPTS: '1',
       AWS_ENDPOINT_URL_EVENTBRIDGE: local!.alertSink.endpoint,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
@@ -85,7 +90,7 @@ function processor(crash: boolean): RedriveOptions['invoke'] {
 
 function options(invoke: RedriveOptions['invoke'], extra: Partial<RedriveOptions> = {}): RedriveOptions {
   const family = local!.deployment.families[0]!;
-  return { family: family.family, store: localFailureStore(stateDir, 'orders'), invoke, dynamo: local!.dynamo, kinesis: local!.kinesis, tableName: local!.deployment.tableName, ...extra };
+  return { family: family.family, route: ordersRoute as RedriveOptions['route'], store: localFailureStore(stateDir, 'orders'), invoke, dynamo: local!.dynamo, kinesis: local!.kinesis, tableName: local!.deployment.tableName, ...extra };
 }
 
 const orders = ['o-r1', 'o-r2', 'o-r3'];
@@ -112,6 +117,7 @@ describe('npm run redrive (local mode)', () => {
 
   it('records still failing stay where they were, with the new reason; nothing is applied', async () => {
     const report = await redrive(options(processor(true)));
+    console.log(`still failing:\n${formatRedriveReport([report])}`);
     expect(report.counts).toMatchObject({ still_failing: 3, redriven: 0, already_applied: 0 });
     const after = objects();
     expect(heldSeqs(after)).toEqual([...seqs].sort());
@@ -119,9 +125,18 @@ describe('npm run redrive (local mode)', () => {
     expect(await orderItems()).toEqual([]);
   });
 
+  it('records the processor reports as batch item failures (its table unreachable) stay too, with that reason', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const report = await redrive(options(processor(false, closed)));
+    expect(report.counts).toMatchObject({ still_failing: 3, redriven: 0 });
+    for (const o of objects()) expect(o.body.redrive).toMatchObject({ attempts: 2, reason: expect.stringContaining('batch item failure') });
+    expect(await orderItems()).toEqual([]);
+  });
+
   it('a dry run says what would happen and changes nothing', async () => {
     const before = objects();
     const report = await redrive(options(processor(false), { dryRun: true }));
+    console.log(`dry run:\n${formatRedriveReport([report])}`);
     expect(report.counts.redriven).toBe(3);
     expect(objects()).toEqual(before);
     expect(await orderItems()).toEqual([]);
@@ -143,12 +158,15 @@ describe('npm run redrive (local mode)', () => {
     const items = await orderItems();
     expect(items.map((i) => i.pk).sort()).toEqual(orders.map((id) => `orders#order#${id}`).sort());
     for (const item of items) expect(item).toMatchObject({ status: 'created', total_amount: '5' }) // scanAll leaves numbers as DynamoDB's strings;
-  });
+  }, 240_000);
 
   it('a second redrive changes nothing, and a record already applied is not applied again', async () => {
     const table = await scanAll(local!.dynamo, local!.deployment.tableName);
-    const empty = await redrive(options(processor(false)));
-    expect(empty.objects).toBe(0);
+    const empty = await runCli(['--env', 'local', '--family', 'orders', '--port', String(apiPort), '--state', stateDir]);
+    console.log(`second redrive CLI output:\n${empty.stdout}`);
+    expect(empty.code).toBe(0);
+    expect(empty.stdout).toContain(': 0 failure object(s)');
+    expect(await scanAll(local!.dynamo, local!.deployment.tableName)).toEqual(table);
 
     // The same failure objects again (say, restored from a backup): every record is already applied.
     for (const o of saved) writeFailureObject(stateDir, 'orders', o.key, o.body);
@@ -159,17 +177,42 @@ describe('npm run redrive (local mode)', () => {
     expect(invoked).toBe(0);
     expect(objects()).toEqual([]);
     expect(await scanAll(local!.dynamo, local!.deployment.tableName)).toEqual(table);
+  }, 240_000);
+
+  it('a record older than one its lane already applied is applied, or kept with a reason: never reported redriven without its effect', async () => {
+    const created = await post(`${local!.apiUrl}/events/orders`, event('o-f1'));
+    const paid = await post(`${local!.apiUrl}/events/orders`, { order_id: 'o-f1', customer_id: 'c-1', type: 'paid', total_amount: 5, currency: 'EUR', event_id: 'ev-o-f1-paid' });
+    expect([created.status, paid.status]).toEqual([202, 202]);
+    const holds = (seq: string) => (o: StoredFailure) => (payloadRecords(o.body) ?? []).some((r) => r.kinesis.sequenceNumber === seq);
+    await eventually(() => (objects().some(holds(created.json.sequenceNumber)) && objects().some(holds(paid.json.sequenceNumber)) ? true : undefined), 60_000, 'both records failed');
+    // The later record of the lane is applied first (as the live mapping would have, once the bug was fixed).
+    const only = (seq: string) => {
+      const store = localFailureStore(stateDir, 'orders');
+      return { ...store, list: async () => (await store.list()).filter(holds(seq)) };
+    };
+    const fixed = processor(false);
+    expect((await redrive(options(fixed, { store: only(paid.json.sequenceNumber) }))).counts.redriven).toBe(1);
+    const report = await redrive(options(fixed, { store: only(created.json.sequenceNumber) }));
+    const [item] = (await orderItems()).filter((i) => i.pk === 'orders#order#o-f1');
+    const applied = item!.created_at !== undefined;
+    const verdict = report.records.find((r) => r.sequenceNumber === created.json.sequenceNumber)!;
+    if (applied) expect(verdict.verdict).toBe('redriven');
+    else {
+      expect(verdict).toMatchObject({ verdict: 'still_failing', reason: expect.stringContaining('fence') });
+      expect(objects().some(holds(created.json.sequenceNumber))).toBe(true);
+    }
   });
 
   it('a pointer-only object whose records the stream no longer holds is expired and kept', async () => {
     const [first] = saved;
     const { payload: _, ...pointer } = first!.body;
     const gone = { ...pointer, KinesisBatchInfo: { ...pointer.KinesisBatchInfo, shardId: 'shardId-000000000009' } };
-    writeFailureObject(stateDir, 'orders', 'aws/lambda/00000000-0000-4000-8000-000000000000/shardId-000000000009/2026/01/01/2026-01-01T00.00.00-gone', gone);
+    const goneKey = 'aws/lambda/00000000-0000-4000-8000-000000000000/shardId-000000000009/2026/01/01/2026-01-01T00.00.00-gone';
+    writeFailureObject(stateDir, 'orders', goneKey, gone);
     const report = await redrive(options(processor(false)));
     expect(report.counts).toMatchObject({ expired: 1, redriven: 0 });
-    expect(report.objectsKept).toBe(1);
-    expect(objects()).toHaveLength(1);
+    expect(report.records.filter((r) => r.key === goneKey).map((r) => r.verdict)).toEqual(['expired']);
+    expect(objects().map((o) => o.key)).toContain(goneKey);
   });
 });
 
@@ -184,7 +227,7 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 200_000);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);

@@ -16,6 +16,14 @@
  *   back from the stream by its sequence range; when the stream no longer
  *   holds it, it is "expired" and stays until the destination's lifecycle
  *   removes it.
+ * - a record the processor would skip because an item it touches already
+ *   carries a fence at or above it for its shard (a later record of the same
+ *   shard was applied to that item after it failed) is "still failing" with
+ *   that reason and is not sent: the processor would skip it and it would look
+ *   applied. This reads the runtime's fence layout (`hw` per shard,
+ *   handlers/runtime/apply.ts). A fence cannot tell whether this record's own
+ *   effect on that item landed before it failed, so such a record needs a
+ *   person (README, "Failed records, retention and redrive").
  * An object is removed only when every record in it is settled; otherwise it
  * is rewritten with just the unsettled records (now with their payload) and a
  * `redrive` note (attempts, time, reason).
@@ -26,6 +34,7 @@ import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { runtimeConfig } from '../../handlers/runtime/config.js';
 import { decodeRecord, timeBoundsOf } from '../../handlers/runtime/envelope.js';
 import type { FamilyDefinition } from '../../handlers/runtime/family.js';
+import type { Route } from '../../handlers/runtime/records.js';
 import { runtimeKeys } from '../../handlers/runtime/keys.js';
 import { padSequence, shardIdOf } from '../../handlers/runtime/sequence.js';
 import { payloadRecords, type FailureObject, type StoredFailure } from '../../local/failure-store.js';
@@ -56,6 +65,8 @@ export interface RedriveReport {
 
 export interface RedriveOptions {
   readonly family: FamilyDefinition;
+  /** The family's route (handlers/<family>/handler.ts): which items a record touches, to see their fences. */
+  readonly route?: Route<FamilyDefinition>;
   readonly store: FailureStore;
   /** Runs the family's processor (its bundle, its environment) on one event. */
   readonly invoke: (event: KinesisStreamEvent) => Promise<InvokeOutcome>;
@@ -82,6 +93,8 @@ interface Pending {
   /** The idempotency key, or null; undefined when the record does not decode (malformed). */
   key: string | null | undefined;
   malformedReason?: string;
+  /** Items the record's effects write (valid records, when the route is known). */
+  items: Array<{ pk: string; sk: string }>;
 }
 
 /** Item attributes by `pk\0sk`, read consistently (claims and malformed items are single-writer, so one read suffices). */
@@ -144,12 +157,23 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
 
     const pending: Pending[] = held.map((record) => {
       const decoded = decodeRecord(family, record, timeBoundsOf(record, runtimeConfig().eventTimeToleranceSeconds * 1000));
+      const shardId = shardIdOf(record.eventID);
+      const context = { family: family.name, sequenceNumber: record.kinesis.sequenceNumber, shardId, partitionKey: record.kinesis.partitionKey, arrivalTime: timeBoundsOf(record, 0).referenceMs };
+      let items: Array<{ pk: string; sk: string }> = [];
+      try {
+        if (decoded.ok && options.route) {
+          items = options.route(decoded.event, { ...context, eventTime: decoded.eventTime, envelope: decoded.envelope }).map(({ pk, sk }) => ({ pk, sk }));
+        }
+      } catch {
+        // The very records that reach the destination may be the ones the route throws on (a bug): the processor will say.
+      }
       return {
         record,
-        shardId: shardIdOf(record.eventID),
+        shardId,
         seq: padSequence(record.kinesis.sequenceNumber),
         key: decoded.ok ? (decoded.envelope.key ?? null) : undefined,
         ...(decoded.ok ? {} : { malformedReason: decoded.reason }),
+        items,
       };
     });
     const claimKey = (p: Pending) => keys.claimKey(p.key!);
@@ -162,9 +186,11 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
     // or the malformed sink already holds it.
     const before = await lookup();
     const settledBefore = new Set<Pending>(pending.filter((p) => (p.key ? before.has(id(claimKey(p))) : p.key === undefined && before.has(id(malformedKey(p))))));
-    const toApply = pending.filter((p) => !settledBefore.has(p));
-
     const failing = new Map<Pending, string>();
+    const fenced = await fencedOff(pending.filter((p) => !settledBefore.has(p)));
+    for (const [p, reason] of fenced) failing.set(p, reason);
+    const toApply = pending.filter((p) => !settledBefore.has(p) && !fenced.has(p));
+
     if (!options.dryRun) {
       for (let i = 0; i < toApply.length; i += batchSize) {
         const batch = toApply.slice(i, i + batchSize);
@@ -178,6 +204,7 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
       }
     }
     const after = options.dryRun || toApply.length === 0 ? before : await lookup();
+    if (options.dryRun) for (const p of fenced.keys()) failing.delete(p);
 
     const unsettled: Pending[] = [];
     for (const p of pending) {
@@ -186,7 +213,9 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
         continue;
       }
       if (options.dryRun) {
-        result(p, p.key === undefined ? 'malformed' : 'redriven', 'dry run: would be applied');
+        const reason = fenced.get(p);
+        if (reason !== undefined) result(p, 'still_failing', reason);
+        else result(p, p.key === undefined ? 'malformed' : 'redriven', 'dry run: would be applied');
         continue;
       }
       const reason = failing.get(p);
@@ -223,6 +252,32 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
     }
     kept++;
     await store.put(object.key, keepUnsettled(object, unsettled, failing, now()));
+  }
+
+  /** Records an item they touch is already fenced past for their shard: the processor would skip them. */
+  async function fencedOff(candidates: readonly Pending[]): Promise<Map<Pending, string>> {
+    const found = new Map<Pending, string>();
+    const touched = candidates.flatMap((p) => p.items);
+    if (touched.length === 0) return found;
+    const items = await readItems(dynamo, tableName, touched);
+    for (const p of candidates) {
+      for (const k of p.items) {
+        const hw = (items.get(`${k.pk}\u0000${k.sk}`)?.hw as { M?: Record<string, { M?: { seq?: { S?: string } } }> } | undefined)?.M ?? {};
+        // One fence per shard (handlers/runtime/apply.ts); items written before that carry one per `<shard>|<partition key>`.
+        const fence = Object.entries(hw)
+          .filter(([name]) => name === p.shardId || name.startsWith(`${p.shardId}|`))
+          .map(([, f]) => f.M?.seq?.S)
+          .filter((seq): seq is string => seq !== undefined)
+          .map(padSequence)
+          .sort()
+          .at(-1);
+        if (fence !== undefined && fence >= p.seq) {
+          found.set(p, `fenced: ${k.pk} ${k.sk} already holds a later record of its shard (${fence.replace(/^0+/, '')}); the processor would skip this one, so it is kept`);
+          break;
+        }
+      }
+    }
+    return found;
   }
 
   const counts = Object.fromEntries(VERDICTS.map((v) => [v, results.filter((r) => r.verdict === v).length])) as Record<Verdict, number>;
@@ -263,7 +318,7 @@ export function formatRedriveReport(reports: readonly RedriveReport[]): string {
   for (const r of reports) {
     lines.push(`${r.dryRun ? 'dry run: ' : ''}${r.family} from ${r.location}: ${r.objects} failure object(s)`);
     lines.push('| records | count |', '|---|---:|');
-    for (const v of VERDICTS) lines.push(`| ${LABELS[v]} | ${r.counts[v]} |`);
+    for (const v of VERDICTS) lines.push(`| ${r.dryRun && v === 'redriven' ? 'would be redriven (dry run: nothing applied)' : LABELS[v]} | ${r.counts[v]} |`);
     lines.push(`| objects removed / kept | ${r.objectsRemoved} / ${r.objectsKept} |`);
     const reasons = [...new Set(r.records.filter((x) => x.verdict === 'still_failing').map((x) => x.reason))];
     for (const reason of reasons.slice(0, 5)) lines.push(`still failing because: ${reason}`);
