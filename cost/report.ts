@@ -25,10 +25,11 @@ export function money(value: number): string {
   return `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 }
 
-function table(rows: string[][]): string {
+/** A Markdown table: the first `textColumns` left-aligned, the figures right-aligned. */
+function table(rows: string[][], textColumns = 1): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  const line = (r: string[]) => `| ${r.map((c, i) => (i < textColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i < textColumns ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join('\n');
 }
 
@@ -74,5 +75,5 @@ export function detail(result: Estimate): string {
   for (const line of result.lines) {
     rows.push([line.service, line.item, `${line.quantity.toLocaleString('en-US', { maximumFractionDigits: line.quantity < 100 ? 2 : 0 })} ${line.unit}`, money(line.cost)]);
   }
-  return `${result.route} route:\n${table(rows)}`;
+  return `${result.route} route:\n${table(rows, 2)}`;
 }
