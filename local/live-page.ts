@@ -276,6 +276,7 @@ const PAGE = `<!doctype html>
   th:first-child, td:first-child, td.text { text-align: left; } td.text { white-space: normal; }
   th { background: #eef1f5; font-weight: 600; } .num { font-variant-numeric: tabular-nums; }
   .lag-high { color: #b42318; font-weight: 600; } .bad { color: #b42318; font-weight: 600; }
+  #alerts th, #malformed th, #shards th:nth-child(2) { text-align: left; }
   .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; } code { font-size: 12px; }
 </style></head>
 <body>
@@ -298,8 +299,8 @@ function render(s) {
   document.getElementById('at').textContent = time(s.at);
   fill('families', s.families, (tr, f) => { tr.dataset.family = f.family; cell(tr, f.family); cell(tr, f.inPerSecond.toFixed(1), 'num', 'in-rate'); cell(tr, f.processedPerSecond.toFixed(1), 'num', 'processed-rate'); cell(tr, f.totalIn, 'num', 'in-total'); cell(tr, f.totalProcessed, 'num', 'processed-total'); cell(tr, f.failureDestination, 'num' + (f.failureDestination ? ' bad' : ''), 'failure-destination'); cell(tr, f.malformed, 'num' + (f.malformed ? ' bad' : ''), 'malformed'); });
   fill('shards', s.families.flatMap((f) => f.shards.map((sh) => ({ family: f.family, ...sh }))), (tr, sh) => { tr.dataset.family = sh.family; tr.dataset.shard = sh.shardId; cell(tr, sh.family); cell(tr, sh.shardId, 'text'); cell(tr, sh.lagRecords, 'num' + (sh.lagSeconds > 60 ? ' lag-high' : ''), 'lag-records'); cell(tr, sh.lagSeconds.toFixed(1), 'num', 'lag-seconds'); cell(tr, sh.checkpoint ? '…' + sh.checkpoint.slice(-12) : '—', 'num'); });
-  fill('alerts', s.alerts, (tr, a) => { cell(tr, time(a.at)); cell(tr, a.family, 'text'); cell(tr, a.type + (a.severity ? ' (' + a.severity + ')' : ''), 'text'); cell(tr, a.message, 'text'); });
-  fill('malformed', s.malformed, (tr, a) => { tr.dataset.reason = a.reason || ''; cell(tr, time(a.at)); cell(tr, a.family, 'text'); cell(tr, a.reason || '', 'text bad', 'reason'); cell(tr, a.issues || '', 'text'); });
+  fill('alerts', s.alerts, (tr, a) => { cell(tr, time(a.at), 'text'); cell(tr, a.family, 'text'); cell(tr, a.type + (a.severity ? ' (' + a.severity + ')' : ''), 'text'); cell(tr, a.message, 'text'); });
+  fill('malformed', s.malformed, (tr, a) => { tr.dataset.reason = a.reason || ''; cell(tr, time(a.at), 'text'); cell(tr, a.family, 'text'); cell(tr, a.reason || '', 'text bad', 'reason'); cell(tr, a.issues || '', 'text'); });
 }
 fetch('snapshot').then((r) => r.json()).then(render);
 const source = new EventSource('stream');
