@@ -220,8 +220,9 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     // Two batches per shard in flight halve lag under load; order per partition key is kept by Lambda.
     eventSource: { batchSize: 200, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 2 },
     api: {
+      // The burst cannot usefully exceed the account's regional burst (5,000 by default, API Gateway quotas).
       throttlingRateLimit: 5_000,
-      throttlingBurstLimit: 10_000,
+      throttlingBurstLimit: 5_000,
       // Each client gets well under the stage's 5,000/s: one leaked key cannot take the whole stage.
       authentication: {
         type: 'api-key',
