@@ -7,7 +7,7 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { CloudwatchEventBus } from '@cdktf/provider-aws/lib/cloudwatch-event-bus/index.js';
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
-import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
+import { CloudwatchEventTarget, type CloudwatchEventTargetConfig } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
@@ -68,6 +68,8 @@ export class PipelineStack extends TerraformStack {
   readonly notificationKey: KmsKey;
   /** Alerts EventBridge could not deliver to the alerts topic, kept for 14 days. */
   readonly alertDeliveryQueue: SqsQueue;
+  /** Retry policy and dead-letter queue of every target that sends alerts to the alerts topic. */
+  readonly alertTargetDelivery: Pick<CloudwatchEventTargetConfig, 'retryPolicy' | 'deadLetterConfig'>;
   readonly table: DynamodbTable;
   readonly alertBus: CloudwatchEventBus;
   readonly alertTopic: SnsTopic;
@@ -155,29 +157,31 @@ export class PipelineStack extends TerraformStack {
       ],
     });
 
-    const ruleName = `${namePrefix}-alerts-to-sns`;
-    const rule = new CloudwatchEventRule(this, 'alert-rule', {
-      name: ruleName,
-      description: 'Every alert and malformed-event notice the processors publish goes to the alerts topic.',
-      eventBusName: this.alertBus.name,
-      // Matching on the account matches every event on this bus: the bus only carries alerts.
-      // jsonencode() rather than JSON.stringify: the account id is a Terraform reference.
-      eventPattern: Fn.jsonencode({ account: [this.accountId] }),
-    });
+    // Every rule that forwards alerts to the topic: each is let in by the topic and the DLQ, retried, and alarmed.
+    const rules = [
+      new CloudwatchEventRule(this, 'alert-rule', {
+        name: `${namePrefix}-alerts-to-sns`,
+        description: 'Every alert and malformed-event notice the processors publish goes to the alerts topic.',
+        eventBusName: this.alertBus.name,
+        // Matching on the account matches every event on this bus: the bus only carries alerts.
+        // jsonencode() rather than JSON.stringify: the account id is a Terraform reference.
+        eventPattern: Fn.jsonencode({ account: [this.accountId] }),
+      }),
+    ];
     // EventBridge puts the rule's ARN in aws:SourceArn when it publishes to SNS or sends to SQS
     // (EventBridge User Guide, "Using resource-based policies for Amazon EventBridge").
-    const fromAlertRule = [{ test: 'ArnEquals', variable: 'aws:SourceArn', values: [rule.arn] }];
-    this.alertTopic = this.topic('alert-topic', `${namePrefix}-alerts`, { service: 'events.amazonaws.com', conditions: fromAlertRule });
-    this.alertDeliveryQueue = this.alertDeliveryDeadLetterQueue(`${namePrefix}-alert-delivery-dlq`, fromAlertRule);
-    new CloudwatchEventTarget(this, 'alert-target', {
-      rule: rule.name,
-      eventBusName: this.alertBus.name,
-      arn: this.alertTopic.arn,
+    const fromAlertRules = [{ test: 'ArnEquals', variable: 'aws:SourceArn', values: rules.map((rule) => rule.arn) }];
+    this.alertTopic = this.topic('alert-topic', `${namePrefix}-alerts`, { service: 'events.amazonaws.com', conditions: fromAlertRules });
+    this.alertDeliveryQueue = this.alertDeliveryDeadLetterQueue(`${namePrefix}-alert-delivery-dlq`, fromAlertRules);
+    this.alertTargetDelivery = {
       // EventBridge's defaults, stated: retried for 24 hours (185 attempts), then kept in the queue.
       retryPolicy: { maximumEventAgeInSeconds: 86_400, maximumRetryAttempts: 185 },
       deadLetterConfig: { arn: this.alertDeliveryQueue.arn },
-    });
-    this.alertDeliveryAlarms(busName, ruleName, this.alertDeliveryQueue.name);
+    };
+    for (const rule of rules) {
+      new CloudwatchEventTarget(this, rule.node.id.replace(/-rule$/, '-target'), { rule: rule.name, eventBusName: this.alertBus.name, arn: this.alertTopic.arn, ...this.alertTargetDelivery });
+    }
+    this.alertDeliveryAlarms(busName, rules, this.alertDeliveryQueue.name);
 
     this.api = new EventsApi(this, 'api', {
       environment,
@@ -310,8 +314,8 @@ export class PipelineStack extends TerraformStack {
     return queue;
   }
 
-  /** Nobody reads the DLQ unprompted: a failed delivery and a non-empty queue each page the alarm topic. */
-  private alertDeliveryAlarms(busName: string, ruleName: string, queueName: string): void {
+  /** Nobody reads the DLQ unprompted: a failed delivery of any rule and a non-empty queue each page the alarm topic. */
+  private alertDeliveryAlarms(busName: string, rules: readonly CloudwatchEventRule[], queueName: string): void {
     const common = {
       period: 300,
       evaluationPeriods: 1,
@@ -321,16 +325,19 @@ export class PipelineStack extends TerraformStack {
       alarmActions: [this.alarmTopic.arn],
       okActions: [this.alarmTopic.arn],
     };
-    new CloudwatchMetricAlarm(this, 'alarm-alert-delivery-failed', {
-      ...common,
-      alarmName: `${this.namePrefix}-alert-delivery-failed`,
-      alarmDescription: 'EventBridge could not deliver alerts to the alerts topic (they go to the alert-delivery DLQ).',
-      namespace: 'AWS/Events',
-      metricName: 'FailedInvocations',
-      // Rules on a custom bus report per bus and rule.
-      dimensions: { EventBusName: busName, RuleName: ruleName },
-      statistic: 'Sum',
-    });
+    for (const rule of rules) {
+      const ruleName = rule.nameInput!;
+      new CloudwatchMetricAlarm(this, `alarm-${ruleName.slice(this.namePrefix.length + 1)}-failed`, {
+        ...common,
+        alarmName: `${ruleName}-failed`,
+        alarmDescription: `EventBridge could not deliver alerts of rule ${ruleName} to the alerts topic (they go to the alert-delivery DLQ).`,
+        namespace: 'AWS/Events',
+        metricName: 'FailedInvocations',
+        // Rules on a custom bus report per bus and rule.
+        dimensions: { EventBusName: busName, RuleName: ruleName },
+        statistic: 'Sum',
+      });
+    }
     new CloudwatchMetricAlarm(this, 'alarm-alert-delivery-dlq-depth', {
       ...common,
       alarmName: `${this.namePrefix}-alert-delivery-dlq-depth`,
