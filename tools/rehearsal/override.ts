@@ -59,3 +59,27 @@ export function motoOverride(stack: { resource?: Record<string, Record<string, u
     ...(Object.keys(resource).length > 0 ? { resource } : {}),
   };
 }
+
+/**
+ * Protections a destroy must lift first, as an operator tearing down an
+ * environment would (prod's table has deletion protection: AWS, and moto,
+ * refuse DeleteTable while it is on). Applied only just before the destroy,
+ * so the plan after apply checks the product's own setting.
+ */
+export const DELETION_PROTECTIONS: ReadonlyArray<{ readonly resourceType: string; readonly attribute: string; readonly off: unknown }> = [
+  { resourceType: 'aws_dynamodb_table', attribute: 'deletion_protection_enabled', off: false },
+];
+
+/** The teardown override and the addresses it changes (for `apply -target`), or undefined when nothing is protected. */
+export function teardownOverride(stack: { resource?: Record<string, Record<string, Record<string, unknown>>> }): { override: Json; targets: string[] } | undefined {
+  const resource: Record<string, Record<string, Json>> = {};
+  const targets: string[] = [];
+  for (const { resourceType, attribute, off } of DELETION_PROTECTIONS) {
+    for (const [id, block] of Object.entries(stack.resource?.[resourceType] ?? {})) {
+      if (block[attribute] === undefined || block[attribute] === off) continue;
+      (resource[resourceType] ??= {})[id] = { [attribute]: off };
+      targets.push(`${resourceType}.${id}`);
+    }
+  }
+  return targets.length > 0 ? { override: { resource }, targets } : undefined;
+}

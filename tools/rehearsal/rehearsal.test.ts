@@ -14,7 +14,7 @@ if (unavailable) console.warn(`[rehearsal.test] SKIPPED the apply rehearsal: ${u
 
 describe.skipIf(unavailable !== undefined)('apply rehearsal against moto', () => {
   it('dev and prod in one account: apply, then a plan of each shows no changes, then destroy removes everything', async () => {
-    const result = await rehearse({ stacks: ['event-flow-dev', 'event-flow-prod'], synth: (app) => buildApp(app) });
+    const result = await rehearse({ stacks: ['event-flow-dev', 'event-flow-prod'], synth: (app) => buildApp(app), log: (line) => console.log(`[rehearsal] ${line}`) });
     console.log(formatRehearsal(result));
     expect(result.rows.map((r) => r.environment)).toEqual(['dev', 'prod']);
     for (const row of result.rows) {

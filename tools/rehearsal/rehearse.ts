@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { App } from 'cdktf';
 import { findMoto, MOTO_MISSING, startMoto } from './moto.js';
-import { motoOverride } from './override.js';
+import { motoOverride, teardownOverride } from './override.js';
 import { findTerraformTools, terraform, type TerraformTools } from './terraform.js';
 
 export interface RehearsalRow {
@@ -87,11 +87,11 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
       cpSync(join(work, 'synth', 'stacks', stack), dir, { recursive: true });
       const json = JSON.parse(readFileSync(join(dir, 'cdk.tf.json'), 'utf8')) as {
         provider: { aws: Array<{ region: string }> };
-        resource?: Record<string, Record<string, unknown>>;
+        resource?: Record<string, Record<string, Record<string, unknown>>>;
       };
       const override = motoOverride(json, { endpoint: server.endpoint, statePath: join(dir, 'terraform.tfstate'), region: json.provider.aws[0]!.region });
       writeFileSync(join(dir, 'rehearsal_override.tf.json'), JSON.stringify(override, null, 2));
-      return { stack, dir };
+      return { stack, dir, teardown: teardownOverride(json) };
     });
     const tf = (dir: string, args: string[], accept?: number[]) => terraform(tools as TerraformTools, dir, [...args, '-input=false', '-no-color'], { accept });
 
@@ -119,6 +119,12 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
     const rows = await Promise.all(
       planned.map(async (row) => {
         const t = performance.now();
+        const teardown = dirs.find((d) => d.dir === row.dir)!.teardown;
+        if (teardown) {
+          writeFileSync(join(row.dir, 'teardown_override.tf.json'), JSON.stringify(teardown.override, null, 2));
+          await tf(row.dir, ['apply', '-auto-approve', ...teardown.targets.map((target) => `-target=${target}`)]);
+          log(`${row.stack}: lifted deletion protection of ${teardown.targets.join(', ')}`);
+        }
         const destroy = await tf(row.dir, ['destroy', '-auto-approve', parallelism]);
         const resourcesDestroyed = count(destroy.stdout, /Resources: (\d+) destroyed/);
         log(`${row.stack}: destroyed ${resourcesDestroyed} resources`);
