@@ -61,23 +61,34 @@ export function motoOverride(stack: { resource?: Record<string, Record<string, u
 }
 
 /**
- * Protections a destroy must lift first, as an operator tearing down an
- * environment would (prod's table has deletion protection: AWS, and moto,
- * refuse DeleteTable while it is on). Applied only just before the destroy,
- * so the plan after apply checks the product's own setting.
+ * Settings changed just before the destroy, each with its reason. Applied
+ * only then, so the plan after apply checks the product's own settings.
  */
-export const DELETION_PROTECTIONS: ReadonlyArray<{ readonly resourceType: string; readonly attribute: string; readonly off: unknown }> = [
-  { resourceType: 'aws_dynamodb_table', attribute: 'deletion_protection_enabled', off: false },
+export const TEARDOWN_SETTINGS: ReadonlyArray<{ readonly resourceType: string; readonly attribute: string; readonly value: unknown; readonly why: string }> = [
+  {
+    resourceType: 'aws_dynamodb_table',
+    attribute: 'deletion_protection_enabled',
+    value: false,
+    why: 'prod\'s table has deletion protection: AWS, and moto, refuse DeleteTable while it is on; an operator tearing down lifts it first',
+  },
+  {
+    resourceType: 'aws_api_gateway_account',
+    attribute: 'reset_on_delete',
+    value: false,
+    why:
+      'moto gap: UpdateAccount answers 500 (KeyError \'value\' in moto/apigateway/models.py) to the value-less patch operation ' +
+      'reset_on_delete sends, and the SDK retries for many minutes; AWS accepts it',
+  },
 ];
 
 /** The teardown override and the addresses it changes (for `apply -target`), or undefined when nothing is protected. */
 export function teardownOverride(stack: { resource?: Record<string, Record<string, Record<string, unknown>>> }): { override: Json; targets: string[] } | undefined {
   const resource: Record<string, Record<string, Json>> = {};
   const targets: string[] = [];
-  for (const { resourceType, attribute, off } of DELETION_PROTECTIONS) {
+  for (const { resourceType, attribute, value } of TEARDOWN_SETTINGS) {
     for (const [id, block] of Object.entries(stack.resource?.[resourceType] ?? {})) {
-      if (block[attribute] === undefined || block[attribute] === off) continue;
-      (resource[resourceType] ??= {})[id] = { [attribute]: off };
+      if (block[attribute] === undefined || block[attribute] === value) continue;
+      (resource[resourceType] ??= {})[id] = { [attribute]: value };
       targets.push(`${resourceType}.${id}`);
     }
   }

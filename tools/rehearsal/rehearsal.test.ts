@@ -14,7 +14,11 @@ if (unavailable) console.warn(`[rehearsal.test] SKIPPED the apply rehearsal: ${u
 
 describe.skipIf(unavailable !== undefined)('apply rehearsal against moto', () => {
   it('dev and prod in one account: apply, then a plan of each shows no changes, then destroy removes everything', async () => {
-    const result = await rehearse({ stacks: ['event-flow-dev', 'event-flow-prod'], synth: (app) => buildApp(app), log: (line) => console.log(`[rehearsal] ${line}`) });
+    const result = await rehearse({ stacks: ['event-flow-dev', 'event-flow-prod'], synth: (app) => buildApp(app),
+      log: (line) => console.log(`[rehearsal] ${line}`),
+      // Below the test's timeout: the rehearsal stops its terraform runs and moto itself.
+      timeoutMs: 1_700_000,
+    });
     console.log(formatRehearsal(result));
     expect(result.rows.map((r) => r.environment)).toEqual(['dev', 'prod']);
     for (const row of result.rows) {
@@ -22,5 +26,5 @@ describe.skipIf(unavailable !== undefined)('apply rehearsal against moto', () =>
       expect(row.planAfterApply, row.environment).toBe('no changes');
       expect(row.resourcesDestroyed, row.environment).toBe(row.resourcesCreated);
     }
-  }, 1_200_000);
+  }, 1_800_000);
 });

@@ -45,6 +45,15 @@ export interface RehearsalOptions {
   readonly log?: (line: string) => void;
   /** Terraform's -parallelism; moto answers concurrent calls. */
   readonly parallelism?: number;
+  /**
+   * Stops every terraform run and moto after this long and fails, so nothing
+   * outlives a caller's own timeout. @default 1,500,000 (25 minutes)
+   */
+  readonly timeoutMs?: number;
+}
+
+export class RehearsalTimeoutError extends Error {
+  override readonly name = 'RehearsalTimeoutError';
 }
 
 /** Why the rehearsal cannot run here, or undefined. */
@@ -77,6 +86,9 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
   const work = mkdtempSync(join(tmpdir(), 'event-flow-rehearsal-'));
   const server = await startMoto(moto);
   log(`moto on ${server.endpoint}; work folder ${work}`);
+  const abort = new AbortController();
+  const timeoutMs = options.timeoutMs ?? 1_500_000;
+  const timer = setTimeout(() => abort.abort(new RehearsalTimeoutError(`rehearsal stopped after ${timeoutMs / 1000} s`)), timeoutMs);
   try {
     const app = new App({ outdir: join(work, 'synth') });
     options.synth(app);
@@ -93,7 +105,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
       writeFileSync(join(dir, 'rehearsal_override.tf.json'), JSON.stringify(override, null, 2));
       return { stack, dir, teardown: teardownOverride(json) };
     });
-    const tf = (dir: string, args: string[], accept?: number[]) => terraform(tools as TerraformTools, dir, [...args, '-input=false', '-no-color'], { accept });
+    const tf = (dir: string, args: string[], accept?: number[]) =>
+      terraform(tools as TerraformTools, dir, [...args, '-input=false', '-no-color'], { accept, signal: abort.signal });
 
     const applied = await Promise.all(
       dirs.map(async ({ stack, dir }) => {
@@ -123,7 +136,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
         if (teardown) {
           writeFileSync(join(row.dir, 'teardown_override.tf.json'), JSON.stringify(teardown.override, null, 2));
           await tf(row.dir, ['apply', '-auto-approve', ...teardown.targets.map((target) => `-target=${target}`)]);
-          log(`${row.stack}: lifted deletion protection of ${teardown.targets.join(', ')}`);
+          log(`${row.stack}: teardown settings applied to ${teardown.targets.join(', ')}`);
         }
         const destroy = await tf(row.dir, ['destroy', '-auto-approve', parallelism]);
         const resourcesDestroyed = count(destroy.stdout, /Resources: (\d+) destroyed/);
@@ -141,7 +154,11 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
       }),
     );
     return { rows, totalSeconds: seconds(started) };
+  } catch (error) {
+    throw abort.signal.aborted ? abort.signal.reason : error;
   } finally {
+    clearTimeout(timer);
+    abort.abort();
     await server.stop();
     rmSync(work, { recursive: true, force: true });
   }
