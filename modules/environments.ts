@@ -231,8 +231,9 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     // One batch per shard at a time (the processors' exactly-once needs it, see EventFamily): add shards to scale.
     eventSource: { batchSize: 200, maximumBatchingWindowInSeconds: 1, parallelizationFactor: 1 },
     api: {
+      // The burst cannot usefully exceed the account's regional burst (5,000 by default, API Gateway quotas).
       throttlingRateLimit: 5_000,
-      throttlingBurstLimit: 10_000,
+      throttlingBurstLimit: 5_000,
       // Each client gets well under the stage's 5,000/s: one leaked key cannot take the whole stage.
       authentication: {
         type: 'api-key',

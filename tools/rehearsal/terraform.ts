@@ -56,9 +56,20 @@ export interface TfResult {
  * (`plan -detailed-exitcode` answers 2 for "changes"); any other is thrown
  * with the end of terraform's output.
  */
-export async function terraform(tools: TerraformTools, dir: string, args: string[], options: { env?: Record<string, string>; accept?: number[] } = {}): Promise<TfResult> {
+export async function terraform(
+  tools: TerraformTools,
+  dir: string,
+  args: string[],
+  options: { env?: Record<string, string>; accept?: number[]; signal?: AbortSignal } = {},
+): Promise<TfResult> {
   try {
-    const { stdout } = await run(tools.terraform, args, { cwd: dir, env: { ...process.env, ...TF_ENV, ...options.env }, maxBuffer: 256 * 1024 * 1024 });
+    const { stdout } = await run(tools.terraform, args, {
+      cwd: dir,
+      env: { ...process.env, ...TF_ENV, ...options.env },
+      maxBuffer: 256 * 1024 * 1024,
+      // Aborting sends SIGTERM: terraform stops its provider and releases the state lock.
+      signal: options.signal,
+    });
     return { stdout, exitCode: 0 };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
