@@ -7,7 +7,7 @@
  */
 import { Testing } from 'cdktf';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../main.js';
+import { buildApp } from './app.js';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, UNRESERVED_CONCURRENCY_MINIMUM, requiredAccountConcurrency, type EnvironmentName } from './environments.js';
 import type { PipelineStack } from './pipeline-stack.js';
 import { policyDoc, resources, synthJson, type Block, type TfJson } from './synth-helpers.js';

@@ -142,9 +142,9 @@ describe('finding 2: reserved concurrency fits any account', () => {
     }
   });
 
-  it('prod reserves 4 shards × 2 = 8 per processor, 32 in all, instead of 4 × 50', () => {
+  it('prod reserves 4 shards × 1 batch each = 4 per processor, 16 in all, instead of 4 × 50', () => {
     const reserved = resources(tf.prod, 'aws_lambda_function').map(([, fn]) => fn.reserved_concurrent_executions as number);
-    expect(reserved).toEqual([8, 8, 8, 8]);
+    expect(reserved).toEqual([4, 4, 4, 4]);
   });
 });
 

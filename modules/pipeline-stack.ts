@@ -69,8 +69,6 @@ export class PipelineStack extends TerraformStack {
   readonly notificationKey: KmsKey;
   /** Alerts EventBridge could not deliver to the alerts topic, kept for 14 days. */
   readonly alertDeliveryQueue: SqsQueue;
-  /** Retry policy and dead-letter queue of every target that sends alerts to the alerts topic. */
-  readonly alertTargetDelivery: Pick<CloudwatchEventTargetConfig, 'retryPolicy' | 'deadLetterConfig'>;
   readonly table: DynamodbTable;
   readonly alertBus: CloudwatchEventBus;
   readonly alertTopic: SnsTopic;

@@ -13,8 +13,8 @@ if (unavailable) {
 }
 const environments = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 await buildHandlers();
-// After the build: main.js reads the environment settings (e.g. EVENT_FLOW_ACCOUNT_SETTINGS_OWNER) on import.
-const { buildApp } = await import('../main.js');
+// After the build: the app reads the environment settings (e.g. EVENT_FLOW_ACCOUNT_SETTINGS_OWNER) on import.
+const { buildApp } = await import('../modules/app.js');
 const result = await rehearse({
   stacks: (environments.length > 0 ? environments : ['dev', 'prod']).map((env) => `event-flow-${env}`),
   synth: (app) => buildApp(app),

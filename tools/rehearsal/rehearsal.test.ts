@@ -6,7 +6,7 @@
  * accept every policy (modules/aws-rules.test.ts covers those rules).
  */
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../../main.js';
+import { buildApp } from '../../modules/app.js';
 import { formatRehearsal, rehearsalUnavailable, rehearse } from './rehearse.js';
 
 const unavailable = rehearsalUnavailable();
