@@ -4,24 +4,31 @@
  * The AWS SDK is bundled rather than left to the Lambda runtime: a bundled,
  * minified SDK imports faster (DESIGN.md 5a), and it pins the SDK version the
  * tests ran against. The same artifact runs in Lambda and in local mode.
+ * What Lambda never runs of the SDK (the default credential chain beyond the
+ * environment, event streams) is left out by scripts/build/lean-sdk.ts.
  */
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { leanSdk } from './build/lean-sdk.js';
 
 export interface BundleReport {
   family: string;
   file: string;
   bytes: number;
   gzipBytes: number;
+  /** esbuild's metafile, when asked for (what each input costs in the bundle). */
+  metafile?: Metafile;
 }
 
 export interface BuildOptions {
   outdir?: string;
   families?: string[];
   minify?: boolean;
+  /** Return esbuild's metafile with each report. @default false */
+  metafile?: boolean;
 }
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -50,7 +57,7 @@ export async function buildHandlers(options: BuildOptions = {}): Promise<BundleR
   return Promise.all(
     families.map(async (family) => {
       const file = join(outdir, family, 'index.mjs');
-      await build({
+      const result = await build({
         entryPoints: [join(handlersDir, family, 'handler.ts')],
         outfile: file,
         bundle: true,
@@ -63,10 +70,18 @@ export async function buildHandlers(options: BuildOptions = {}): Promise<BundleR
         banner: { js: banner },
         // The SDK ships ESM builds; prefer them so tree shaking works.
         mainFields: ['module', 'main'],
+        plugins: [leanSdk()],
+        metafile: options.metafile ?? false,
         logLevel: 'warning',
       });
       const code = readFileSync(file);
-      return { family, file: relative(root, file), bytes: code.length, gzipBytes: gzipSync(code).length };
+      return {
+        family,
+        file: relative(root, file),
+        bytes: code.length,
+        gzipBytes: gzipSync(code).length,
+        ...(result.metafile ? { metafile: result.metafile } : {}),
+      };
     }),
   );
 }
