@@ -15,7 +15,7 @@ import { endToEnd } from './bench/e2e.js';
 import { ingest } from './bench/ingest.js';
 import { kinesisProbe } from './bench/kinesis-probe.js';
 import { deploymentFor, loadStartLocal, quietOptions, type LocalHandle } from './bench/local.js';
-import { processorCpu, processorEfficiency } from './bench/processor.js';
+import { processorCapacity, processorCpu, processorEfficiency } from './bench/processor.js';
 import { machine, markdownTable, notAvailable, type PartResult, type Row } from './bench/report.js';
 import { synth } from './bench/synth.js';
 
@@ -54,6 +54,7 @@ const parts: [string, string, () => Promise<PartResult>][] = [
   ['6', '6 synth', () => synth()],
   ['4', '4 processor CPU', () => processorCpu()],
   ['3', '3 processor efficiency', () => processorEfficiency({ events })],
+  ['3b', '3b DynamoDB capacity', () => processorCapacity({ events })],
   ['1', '1 ingest', () => withLocal('1 ingest', (local) => ingest(local))],
   ['1b', '1b kinesis-local', () => kinesisProbe({ rounds: 4, perRound: 500 })],
   ['2', '2 end to end', () => withLocal('2 end to end', (local, stateDir) => endToEnd(local, stateDir, { events }))],
