@@ -42,10 +42,21 @@ export function valueSize(v: AttributeValue): number {
   return 0;
 }
 
-/** "Numbers are variable length, with up to 38 significant digits ... approximately 1 byte per two significant digits, plus 1 byte." */
+/**
+ * "Numbers are variable length, with up to 38 significant digits ... approximately 1 byte per two
+ * significant digits, plus 1 byte": exactly as dynalite counts them (memory-store.test.ts compares).
+ */
 function numberSize(n: string): number {
-  const digits = n.replace(/^[-+]/, '').replace(/[eE].*$/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
-  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
+  const negative = n.trim().startsWith('-');
+  const [mantissa = '', exponent = '0'] = n.trim().replace(/^[-+]/, '').toLowerCase().split('e');
+  const [whole = '', fraction = ''] = mantissa.split('.');
+  const digits = `${whole}${fraction}`;
+  const firstNonZero = digits.search(/[1-9]/);
+  if (firstNonZero < 0) return 1;
+  const significant = digits.slice(firstNonZero).replace(/0+$/, '');
+  // Decimal exponent of the first significant digit (value = d.ddd × 10^e).
+  const e = whole.length - 1 - firstNonZero + Number(exponent);
+  return 1 + Math.ceil(significant.length / 2) + (significant.length % 2 || e % 2 ? 0 : 1) + (negative ? 1 : 0);
 }
 
 export const itemSize = (item: Item) => Object.entries(item).reduce((a, [k, v]) => a + Buffer.byteLength(k) + valueSize(v), 0);
