@@ -28,6 +28,15 @@ export interface BatchReport {
   readonly outcome: 'ok' | 'partial' | 'error' | 'bisect' | 'dlq' | 'expired';
   readonly detail: string;
   readonly durationMs: number;
+  /** On 'ok': when the batch's records were read and handed over, for latency breakdowns (bench part 2b). */
+  readonly timing?: BatchTiming;
+}
+
+export interface BatchTiming {
+  /** Each record of the batch and the epoch ms the poller read it from the shard. */
+  readonly records: readonly { readonly sequenceNumber: string; readonly readAtMs: number }[];
+  /** Epoch ms of the invocation that succeeded. */
+  readonly invokedAtMs: number;
 }
 
 export interface PollerStats {
@@ -58,6 +67,8 @@ export interface StreamPollerOptions {
 interface Rec {
   readonly record: KinesisRecord;
   readonly arrivalMs: number;
+  /** When the poller read it (the batching window runs from the first record read). */
+  readonly readMs: number;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -208,8 +219,9 @@ class ShardPoller {
         new GetRecordsCommand({ ShardIterator: this.iterator, Limit: Math.min(10_000, this.es.batchSize - records.length) }),
       );
       this.iterator = result.NextShardIterator;
+      const readMs = Date.now();
       for (const record of result.Records ?? []) {
-        records.push({ record, arrivalMs: record.ApproximateArrivalTimestamp?.getTime() ?? Date.now() });
+        records.push({ record, arrivalMs: record.ApproximateArrivalTimestamp?.getTime() ?? readMs, readMs });
       }
       if (records.length === 0) return records;
       if (records.length >= this.es.batchSize || this.iterator === undefined) return records;
@@ -245,8 +257,8 @@ class ShardPoller {
     this.options.checkpoints.set(this.key, { sequenceNumber: rec.record.SequenceNumber! });
   }
 
-  private report(size: number, outcome: BatchReport['outcome'], detail: string, started: number): void {
-    this.options.onBatch?.({ family: this.options.family.family.name, shardId: this.shardId, size, outcome, detail, durationMs: Date.now() - started });
+  private report(size: number, outcome: BatchReport['outcome'], detail: string, started: number, timing?: BatchTiming): void {
+    this.options.onBatch?.({ family: this.options.family.family.name, shardId: this.shardId, size, outcome, detail, durationMs: Date.now() - started, ...(timing ? { timing } : {}) });
   }
 
   /**
@@ -341,7 +353,10 @@ class ShardPoller {
         if (verdict.kind === 'ok') {
           this.checkpoint(pending[pending.length - 1]!);
           this.parent.stats.succeededRecords += pending.length;
-          this.report(pending.length, 'ok', `${outcome.durationMs} ms`, started);
+          this.report(pending.length, 'ok', `${outcome.durationMs} ms`, started, {
+            records: pending.map((r) => ({ sequenceNumber: r.record.SequenceNumber!, readAtMs: r.readMs })),
+            invokedAtMs: started,
+          });
           pending = [];
           break;
         }

@@ -14,8 +14,9 @@ import { coldStart } from './bench/coldstart.js';
 import { endToEnd } from './bench/e2e.js';
 import { ingest } from './bench/ingest.js';
 import { kinesisProbe } from './bench/kinesis-probe.js';
-import { deploymentFor, loadStartLocal, quietOptions, type LocalHandle } from './bench/local.js';
-import { processorCpu, processorEfficiency } from './bench/processor.js';
+import { latencyAtLoad, batchTimings } from './bench/latency.js';
+import { deploymentFor, loadStartLocal, quietOptions, type LocalHandle, type LocalOptions } from './bench/local.js';
+import { processorCapacity, processorCpu, processorEfficiency } from './bench/processor.js';
 import { machine, markdownTable, notAvailable, type PartResult, type Row } from './bench/report.js';
 import { synth } from './bench/synth.js';
 
@@ -35,13 +36,13 @@ const started = Date.now();
 
 const log = (message: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
 
-async function withLocal(part: string, run: (local: LocalHandle, stateDir: string) => Promise<PartResult>): Promise<PartResult> {
+async function withLocal(part: string, run: (local: LocalHandle, stateDir: string) => Promise<PartResult>, extra: Partial<LocalOptions> = {}): Promise<PartResult> {
   const startLocal = await loadStartLocal();
   if (typeof startLocal === 'string') return notAvailable(part, startLocal);
   const stateDir = mkdtempSync(join(tmpdir(), 'ef-bench-'));
   let local: LocalHandle | undefined;
   try {
-    local = await startLocal(quietOptions(stateDir, { deployment: await deploymentFor(environment, true) }));
+    local = await startLocal(quietOptions(stateDir, { deployment: await deploymentFor(environment, true), ...extra }));
     return await run(local, stateDir);
   } finally {
     await local?.stop().catch(() => {});
@@ -54,9 +55,18 @@ const parts: [string, string, () => Promise<PartResult>][] = [
   ['6', '6 synth', () => synth()],
   ['4', '4 processor CPU', () => processorCpu()],
   ['3', '3 processor efficiency', () => processorEfficiency({ events })],
+  ['3b', '3b DynamoDB capacity', () => processorCapacity({ events })],
   ['1', '1 ingest', () => withLocal('1 ingest', (local) => ingest(local))],
   ['1b', '1b kinesis-local', () => kinesisProbe({ rounds: 4, perRound: 500 })],
   ['2', '2 end to end', () => withLocal('2 end to end', (local, stateDir) => endToEnd(local, stateDir, { events }))],
+  [
+    '2b',
+    '2b latency at load',
+    () => {
+      const timings = batchTimings();
+      return withLocal('2b latency at load', (local) => latencyAtLoad(local, timings.done), { onBatch: timings.onBatch });
+    },
+  ],
 ];
 
 const outDir = resolve(root, values.out);

@@ -5,25 +5,32 @@
  * minified SDK imports faster (ARCHITECTURE.md, 9 toolchain facts), and it
  * pins the SDK version the tests ran against. The same artifact runs in Lambda
  * and in local mode. The families are those of handlers/families.ts.
+ * What Lambda never runs of the SDK (the default credential chain beyond the
+ * environment, event streams) is left out by scripts/build/lean-sdk.ts.
  */
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { FAMILIES, familyByName, processorEntry } from '../handlers/families.js';
+import { leanSdk } from './build/lean-sdk.js';
 
 export interface BundleReport {
   family: string;
   file: string;
   bytes: number;
   gzipBytes: number;
+  /** esbuild's metafile, when asked for (what each input costs in the bundle). */
+  metafile?: Metafile;
 }
 
 export interface BuildOptions {
   outdir?: string;
   families?: string[];
   minify?: boolean;
+  /** Return esbuild's metafile with each report. @default false */
+  metafile?: boolean;
 }
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -40,7 +47,7 @@ export async function buildHandlers(options: BuildOptions = {}): Promise<BundleR
   return Promise.all(
     families.map(async (family) => {
       const file = join(outdir, family.name, 'index.mjs');
-      await build({
+      const result = await build({
         entryPoints: [processorEntry(family)],
         outfile: file,
         bundle: true,
@@ -53,10 +60,18 @@ export async function buildHandlers(options: BuildOptions = {}): Promise<BundleR
         banner: { js: banner },
         // The SDK ships ESM builds; prefer them so tree shaking works.
         mainFields: ['module', 'main'],
+        plugins: [leanSdk()],
+        metafile: options.metafile ?? false,
         logLevel: 'warning',
       });
       const code = readFileSync(file);
-      return { family: family.name, file: relative(root, file), bytes: code.length, gzipBytes: gzipSync(code).length };
+      return {
+        family: family.name,
+        file: relative(root, file),
+        bytes: code.length,
+        gzipBytes: gzipSync(code).length,
+        ...(result.metafile ? { metafile: result.metafile } : {}),
+      };
     }),
   );
 }

@@ -27,6 +27,8 @@ export interface LocalOptions {
   print?: (line: string) => void;
   deployment?: PipelineDeployment;
   faults?: { handlerCrashRate?: number; dynamoThrottleRate?: number; seed?: number };
+  /** Local mode's report of every batch the pollers finish (local/poller.ts BatchReport). */
+  onBatch?: (report: import('../../local/poller.js').BatchReport) => void;
 }
 
 type StartLocal = (options: LocalOptions) => Promise<LocalHandle>;
