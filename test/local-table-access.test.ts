@@ -68,10 +68,11 @@ describe('the processors’ table permissions in local mode', () => {
     expect(payload.Records.map((r) => Buffer.from(r.kinesis.data, 'base64').toString('utf8')).join()).toContain('ord-iam-shadow');
     expect((await scanAll(local!.dynamo, local!.deployment.tableName)).filter((i) => JSON.stringify(i).includes('ord-iam-shadow'))).toEqual([]);
 
-    // The processor saw DynamoDB's IAM denial through its SDK, naming its role, as it would on AWS.
-    const log = readFileSync(join(local!.stateDir, 'logs', `${SHADOW}.log`), 'utf8');
-    expect(log).toContain('AccessDeniedException');
-    expect(log).toMatch(new RegExp(`assumed-role/${local!.deployment.families[1]!.tableAccess!.roleName}/[^ ]+ is not authorized to perform: dynamodb:\\w+ on resource: arn:aws:dynamodb:`));
+    // The processor saw DynamoDB's IAM denial through its SDK, naming its role, as it would on AWS: in its log
+    // when it reports the record as failed, in the mapping's batch line when it fails the invocation.
+    const seen = `${readFileSync(join(local!.stateDir, 'logs', `${SHADOW}.log`), 'utf8')}\n${printed.join('\n')}`;
+    expect(seen).toContain('AccessDeniedException');
+    expect(seen).toMatch(new RegExp(`assumed-role/${local!.deployment.families[1]!.tableAccess!.roleName}/[^ ]+ is not authorized to perform: dynamodb:\\w+ on resource: arn:aws:dynamodb:`));
     // Local mode says why, which AWS's message does not.
     expect(printed.some((line) => line.startsWith('warning: IAM would deny') && line.includes(`outside ForAllValues:StringLike dynamodb:LeadingKeys ${SHADOW}#*`))).toBe(true);
     expect(local!.deniedTableRequests()).toBeGreaterThan(0);
