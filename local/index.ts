@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, ListStreamsCommand, ResourceInUseException, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import type { PipelineDeployment } from '../modules/deployment.js';
 import { startAlertSink, type AlertSink } from './alert-sink.js';
@@ -24,7 +24,7 @@ import { startLivePage } from './live-page.js';
 import { Sandbox } from './invoker.js';
 import { StreamPoller, type BatchReport, type PollerStats } from './poller.js';
 import { assertPortFree, waitUntil } from './ports.js';
-import { processorCredentials, type TablePrincipal } from './table-access.js';
+import { processorCredentials, tableHashKeys, type TablePrincipal } from './table-access.js';
 import { processorTableAccess } from '../modules/table-access.js';
 
 export type { FaultOptions } from './faults.js';
@@ -240,24 +240,13 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
         sessionName: family.processor.functionName,
       });
     }
-    const hashKeys = new Map<string, Promise<string | undefined>>();
     const denialsPrinted = new Map<string, number>();
     const proxy = await startProcessorProxy({
       target: dynamoEngine.endpoint,
       access: {
         scope: { region, accountId: LOCAL_ACCOUNT_ID, tableName: deployment.tableName },
         principals,
-        hashKeyOf: (table) => {
-          let key = hashKeys.get(table);
-          if (!key) {
-            key = dynamo
-              .send(new DescribeTableCommand({ TableName: table }))
-              .then((out) => out.Table?.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName)
-              .catch(() => undefined);
-            hashKeys.set(table, key);
-          }
-          return key;
-        },
+        hashKeyOf: tableHashKeys(dynamo),
         onDenied: (denial, principal) => {
           // The processor logs AWS's message; this line says which key or action broke the grant.
           const line = `IAM would deny ${principal.sessionName}: ${denial.request.action} on table/${denial.request.table}: ${denial.reason}`;

@@ -9,7 +9,7 @@
  * DynamoDB returns for an IAM denial, so the processor's SDK sees what it
  * would see on AWS.
  */
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, ResourceNotFoundException, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { GrantCondition, TableAccess, TableGrant } from '../modules/table-access.js';
 
 /** The identity a processor's requests carry: its role, assumed by Lambda under the function's name. */
@@ -46,6 +46,31 @@ export interface AccessScope {
 export type HashKeyOf = (table: string) => Promise<string | undefined>;
 
 type Body = Record<string, any>;
+
+/**
+ * Partition key attributes read from the tables themselves (DescribeTable on
+ * dynalite), once per table. A failed lookup is not remembered and fails the
+ * request: an unknown key attribute would leave the leading keys empty, which
+ * ForAllValues lets through.
+ */
+export function tableHashKeys(client: DynamoDBClient): HashKeyOf {
+  const known = new Map<string, Promise<string | undefined>>();
+  return (table) => {
+    let key = known.get(table);
+    if (!key) {
+      key = client.send(new DescribeTableCommand({ TableName: table })).then(
+        (out) => out.Table?.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName,
+        (error: unknown) => {
+          if (error instanceof ResourceNotFoundException) return undefined;
+          known.delete(table);
+          throw error;
+        },
+      );
+      known.set(table, key);
+    }
+    return key;
+  };
+}
 
 /**
  * The condition keys and operators local mode can evaluate. A grant with any
@@ -172,7 +197,8 @@ export async function tableRequests(operation: string, body: Body, hashKeyOf: Ha
       );
     }
     default:
-      // Table-level and account-level calls (DescribeTable, ListTables, PartiQL...): the action decides.
+      // Table-level and account-level calls (DescribeTable, ListTables...): the action decides. (PartiQL's
+      // IAM actions are named PartiQLSelect and so on; a denial names the API operation instead.)
       return [await single(`dynamodb:${operation}`, body.TableName, () => [])];
   }
 }

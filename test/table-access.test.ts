@@ -28,7 +28,7 @@ import {
 import { dynamoClient, LOCAL_CREDENTIALS, scanTable } from '../local/aws.js';
 import { startProcessorProxy, type ProcessorProxy } from '../local/dynamo-proxy.js';
 import { createTable, startDynamo, type DynamoEngine } from '../local/engines/dynamodb.js';
-import { assertEvaluable, processorCredentials, refusal, tableRequests, type TablePrincipal } from '../local/table-access.js';
+import { assertEvaluable, processorCredentials, refusal, tableHashKeys, tableRequests, type TablePrincipal } from '../local/table-access.js';
 import { addFamilies } from '../modules/app.js';
 import type { PipelineDeployment } from '../modules/deployment.js';
 import { ENVIRONMENTS } from '../modules/environments.js';
@@ -144,7 +144,7 @@ describe('a processor talking to dynalite through the proxy, with the real SDK',
       access: {
         scope: { region: REGION, accountId: ACCOUNT, tableName: table },
         principals,
-        hashKeyOf: async (name) => (await admin.send(new DescribeTableCommand({ TableName: name })).catch(() => undefined))?.Table?.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName,
+        hashKeyOf: tableHashKeys(admin),
         onDenied: (denial) => denials.push(denial.reason),
       },
     });
@@ -243,6 +243,27 @@ describe('a processor talking to dynalite through the proxy, with the real SDK',
     await createTable(admin, 'another-table');
     const error = await denied(processorClient('orders').send(new PutItemCommand({ TableName: 'another-table', Item: item('orders#order-5') })));
     expect(error.message).toContain(`on resource: arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/another-table because`);
+  });
+
+  it('fails closed: when the table’s key schema cannot be read, the request fails instead of passing unchecked', async () => {
+    const blind = await startProcessorProxy({
+      target: dynamo.endpoint,
+      access: {
+        scope: { region: REGION, accountId: ACCOUNT, tableName: table },
+        principals: new Map([[processorCredentials('orders', LOCAL_CREDENTIALS.secretAccessKey).accessKeyId, { access: family('orders').tableAccess!, sessionName: 'fn' }]]),
+        hashKeyOf: async () => {
+          throw new Error('DescribeTable failed');
+        },
+      },
+    });
+    try {
+      const client = processorClient('orders', { endpoint: blind.endpoint });
+      const error = await denied(client.send(new PutItemCommand({ TableName: table, Item: item('payments#blind') })));
+      expect(error.$metadata.httpStatusCode).toBe(500);
+      expect(await stored()).not.toContain('payments#blind');
+    } finally {
+      await blind.stop();
+    }
   });
 
   it('credentials that belong to no processor are refused as unknown, and the SDK does not retry a denial', async () => {
