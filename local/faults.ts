@@ -2,9 +2,7 @@
  * Fault injection for soak tests: real failures the processors see through
  * their real SDK clients, not stubs.
  */
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import { randomUUID } from 'node:crypto';
-import { freePort, listenLocal } from './ports.js';
+import { startProcessorProxy, type ProcessorProxy } from './dynamo-proxy.js';
 
 export interface FaultOptions {
   /** Fraction of handler invocations that throw, as a crashing Lambda would. */
@@ -27,55 +25,14 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export interface ThrottleProxy {
-  readonly endpoint: string;
-  readonly stats: { requests: number; throttled: number };
-  stop(): Promise<void>;
-}
+export type ThrottleProxy = ProcessorProxy;
 
 /**
- * An HTTP proxy in front of dynalite that answers a fraction of requests the
- * way DynamoDB does when a table is over its throughput: 400 with the JSON 1.0
- * error type, which the SDK turns into a retryable ProvisionedThroughputExceededException.
+ * The processors' proxy with throttling only: a fraction of requests answered
+ * the way DynamoDB does when a table is over its throughput (400 with the
+ * JSON 1.0 error type, which the SDK turns into a retryable
+ * ProvisionedThroughputExceededException).
  */
 export async function startThrottleProxy(target: string, rate: number, random: () => number): Promise<ThrottleProxy> {
-  const upstream = new URL(target);
-  const stats = { requests: 0, throttled: 0 };
-  const server: Server = createServer((req, res) => {
-    stats.requests++;
-    if (random() < rate) {
-      stats.throttled++;
-      req.resume();
-      const body = JSON.stringify({
-        __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
-        message: 'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
-      });
-      res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID(), 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-      return;
-    }
-    const forward = httpRequest(
-      { hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 500, up.headers);
-        up.pipe(res);
-      },
-    );
-    forward.on('error', () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    req.pipe(forward);
-  });
-  const port = await freePort();
-  await listenLocal(server, port);
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    stats,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return startProcessorProxy({ target, throttle: { rate, random } });
 }

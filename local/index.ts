@@ -17,12 +17,15 @@ import { CheckpointStore } from './checkpoints.js';
 import { createTable, startDynamo } from './engines/dynamodb.js';
 import { endLeftoverEngine, startKinesis } from './engines/kinesis.js';
 import { failureFolder, readFailureRecords } from './failure-store.js';
-import { seededRandom, startThrottleProxy, type FaultOptions, type ThrottleProxy } from './faults.js';
+import { startProcessorProxy } from './dynamo-proxy.js';
+import { seededRandom, type FaultOptions } from './faults.js';
 import { startGateway } from './gateway.js';
 import { startLivePage } from './live-page.js';
 import { Sandbox } from './invoker.js';
 import { StreamPoller, type BatchReport, type PollerStats } from './poller.js';
 import { assertPortFree, waitUntil } from './ports.js';
+import { processorCredentials, tableHashKeys, type TablePrincipal } from './table-access.js';
+import { processorTableAccess } from '../modules/table-access.js';
 
 export type { FaultOptions } from './faults.js';
 export type { BatchReport, PollerStats } from './poller.js';
@@ -70,8 +73,12 @@ export interface LocalPipeline {
   /** The live page (local/live-page.ts). */
   readonly pageUrl: string;
   readonly kinesisEndpoint: string;
-  /** dynalite itself (the processors go through the throttle proxy when dynamoThrottleRate > 0). */
+  /** dynalite itself. */
   readonly dynamoEndpoint: string;
+  /**
+   * The processors' way to dynalite (local/dynamo-proxy.ts): it refuses what
+   * their roles' table grants do not allow, as IAM does, and injects throttling.
+   */
   readonly processorDynamoEndpoint: string;
   readonly alertSink: AlertSink;
   readonly deployment: PipelineDeployment;
@@ -84,8 +91,10 @@ export interface LocalPipeline {
   readonly dynamo: DynamoDBClient;
   /** Per-family counters of the event source mappings. */
   stats(): Record<string, PollerStats>;
-  /** DynamoDB requests seen and throttled by the fault proxy. */
+  /** DynamoDB requests seen and throttled by the fault proxy (when dynamoThrottleRate > 0). */
   faultStats(): { requests: number; throttled: number } | undefined;
+  /** Processor DynamoDB requests refused because the role's table grant does not allow them. */
+  deniedTableRequests(): number;
   /** The family's on-failure destination (local/failure-store.ts reads it). */
   failureFolder(family: string): string;
   /** Stops everything; resolves with when each part had stopped (ms from the call). */
@@ -219,12 +228,37 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
 
     const faults = options.faults ?? {};
     const random = seededRandom(faults.seed ?? 1);
-    let proxy: ThrottleProxy | undefined;
-    if ((faults.dynamoThrottleRate ?? 0) > 0) {
-      proxy = await startThrottleProxy(dynamoEngine.endpoint, faults.dynamoThrottleRate!, random);
-      cleanups.push(proxy.stop);
+    const throttleRate = faults.dynamoThrottleRate ?? 0;
+    const principals = new Map<string, TablePrincipal>();
+    const credentials = new Map<string, { accessKeyId: string; secretAccessKey: string }>();
+    for (const family of deployment.families) {
+      const name = family.family.name;
+      const keys = processorCredentials(name, LOCAL_CREDENTIALS.secretAccessKey);
+      credentials.set(name, keys);
+      principals.set(keys.accessKeyId, {
+        access: family.tableAccess ?? processorTableAccess(name, family.processor.functionName),
+        sessionName: family.processor.functionName,
+      });
     }
-    const processorDynamoEndpoint = proxy?.endpoint ?? dynamoEngine.endpoint;
+    const denialsPrinted = new Map<string, number>();
+    const proxy = await startProcessorProxy({
+      target: dynamoEngine.endpoint,
+      access: {
+        scope: { region, accountId: LOCAL_ACCOUNT_ID, tableName: deployment.tableName },
+        principals,
+        hashKeyOf: tableHashKeys(dynamo),
+        onDenied: (denial, principal) => {
+          // The processor logs AWS's message; this line says which key or action broke the grant.
+          const line = `IAM would deny ${principal.sessionName}: ${denial.request.action} on table/${denial.request.table}: ${denial.reason}`;
+          const shown = denialsPrinted.get(principal.sessionName) ?? 0;
+          denialsPrinted.set(principal.sessionName, shown + 1);
+          if (shown < 3) print(`warning: ${line}${shown === 2 ? ' (further denials are not printed)' : ''}`);
+        },
+      },
+      ...(throttleRate > 0 ? { throttle: { rate: throttleRate, random } } : {}),
+    });
+    cleanups.push(proxy.stop);
+    const processorDynamoEndpoint = proxy.endpoint;
     const crashRate = faults.handlerCrashRate ?? 0;
 
     const checkpoints = new CheckpointStore(join(stateDir, 'checkpoints.json'));
@@ -249,8 +283,8 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
               AWS_REGION: region,
               AWS_ENDPOINT_URL_DYNAMODB: processorDynamoEndpoint,
               AWS_ENDPOINT_URL_EVENTBRIDGE: alertSink.endpoint,
-              AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-              AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+              AWS_ACCESS_KEY_ID: credentials.get(name)!.accessKeyId,
+              AWS_SECRET_ACCESS_KEY: credentials.get(name)!.secretAccessKey,
             },
             log: (line) => {
               appendFileSync(logFile, `${line}\n`);
@@ -307,7 +341,8 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       kinesis,
       dynamo,
       stats: () => Object.fromEntries([...pollers].map(([name, p]) => [name, { ...p.stats }])),
-      faultStats: () => (proxy ? { ...proxy.stats } : undefined),
+      faultStats: () => (throttleRate > 0 ? { ...proxy.stats } : undefined),
+      deniedTableRequests: () => proxy.denied(),
       failureFolder: (family: string) => failureFolder(stateDir, family),
       startupMs: Date.now() - t0,
       phases,

@@ -1,4 +1,5 @@
 import type { FamilyDefinition } from '../handlers/runtime/family.js';
+import type { TableAccess } from './table-access.js';
 
 /**
  * The settings an EventFamily construct resolves for one family in one
@@ -48,6 +49,12 @@ export interface FamilyDeployment {
   readonly eventSource: EventSourceSettings;
   /** Days the on-failure destination keeps failed records (with their payload); malformed items expire as late. */
   readonly failureRetentionDays: number;
+  /**
+   * The processor role's grant on the event table, exactly as synthesized;
+   * local mode refuses every request outside it, as IAM does.
+   * @default processorTableAccess(family.name, processor.functionName)
+   */
+  readonly tableAccess?: TableAccess;
 }
 
 export interface ApiSettings {

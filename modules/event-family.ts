@@ -30,6 +30,7 @@ import { FailureDestination } from './failure-destination.js';
 import { denyInsecureTransport, policyDocument, serviceRole, type Statement } from './iam.js';
 import { FOURTEEN_DAYS, type PipelineStack } from './pipeline-stack.js';
 import { lambdaVpcConfig, vpcAccessStatements } from './processor-vpc.js';
+import { grantStatement, processorTableAccess } from './table-access.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -77,12 +78,7 @@ const ALARM_DEFAULTS: AlarmSettings = {
 
 const ARCHIVE_DEFAULTS: ArchiveSettings = { bufferingSizeMb: 5, bufferingIntervalSeconds: 300 };
 
-/**
- * The DynamoDB actions the processors call (handlers/runtime/store.ts:
- * BatchGetItem, GetItem, PutItem, BatchWriteItem); a test compares this list
- * with the commands the code sends.
- */
-export const PROCESSOR_TABLE_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'] as const;
+export { PROCESSOR_TABLE_ACTIONS } from './table-access.js';
 
 export class EventFamily extends Construct {
   readonly family: FamilyDefinition;
@@ -136,8 +132,8 @@ export class EventFamily extends Construct {
       retentionInDays: processorCfg.logRetentionDays,
     });
 
-    const roleName = `${name}-processor`;
-    const role = serviceRole(this, 'role', roleName, 'lambda.amazonaws.com');
+    const tableAccess = processorTableAccess(family.name, name);
+    const role = serviceRole(this, 'role', tableAccess.roleName, 'lambda.amazonaws.com');
     this.failureDestination = new FailureDestination(this, 'failures', {
       name,
       role,
@@ -160,13 +156,8 @@ export class EventFamily extends Construct {
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: [stack.key.arn],
       },
-      {
-        sid: 'WriteOwnKeyPrefix',
-        effect: 'Allow',
-        actions: [...PROCESSOR_TABLE_ACTIONS],
-        resources: [stack.table.arn],
-        condition: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [`${family.name}#*`] }],
-      },
+      // Local mode enforces this same grant on the processor's requests (local/table-access.ts).
+      grantStatement(tableAccess.grant, stack.table.arn),
       { sid: 'PublishAlerts', effect: 'Allow', actions: ['events:PutEvents'], resources: [stack.alertBus.arn] },
       {
         sid: 'WriteOwnLogs',
@@ -235,7 +226,7 @@ export class EventFamily extends Construct {
     const reservedConcurrency = reservedConcurrencyOf(processorCfg, streamCfg, eventSource.parallelizationFactor);
     const processorSettings: ProcessorSettings = {
       functionName: name,
-      roleName,
+      roleName: tableAccess.roleName,
       handler: 'index.handler',
       bundleDir: isAbsolute(bundleDir) ? relative(repoRoot, bundleDir) : bundleDir,
       memorySize: processorCfg.memorySize,
@@ -309,6 +300,7 @@ export class EventFamily extends Construct {
       processor: processorSettings,
       eventSource,
       failureRetentionDays: this.failureDestination.retentionDays,
+      tableAccess,
     };
     stack.registerFamily(this);
   }
