@@ -118,7 +118,7 @@ export class InvalidSettingError extends Error {
   override readonly name = 'InvalidSettingError';
 }
 
-const NAMES: readonly EnvironmentName[] = ['dev', 'staging', 'prod'];
+export const ENVIRONMENT_NAMES: EnvironmentName[] = ['dev', 'staging', 'prod'];
 
 /**
  * Which environments manage the account-wide API Gateway settings, from
@@ -130,9 +130,9 @@ const NAMES: readonly EnvironmentName[] = ['dev', 'staging', 'prod'];
  */
 export function accountSettingsOwners(value: string | undefined): EnvironmentName[] {
   const owner = value === undefined || value === '' ? 'prod' : value;
-  if (owner === 'each') return [...NAMES];
-  if ((NAMES as readonly string[]).includes(owner)) return [owner as EnvironmentName];
-  throw new InvalidSettingError(`EVENT_FLOW_ACCOUNT_SETTINGS_OWNER must be one of ${NAMES.join(', ')} or "each", got "${owner}"`);
+  if (owner === 'each') return [...ENVIRONMENT_NAMES];
+  if ((ENVIRONMENT_NAMES as readonly string[]).includes(owner)) return [owner as EnvironmentName];
+  throw new InvalidSettingError(`EVENT_FLOW_ACCOUNT_SETTINGS_OWNER must be one of ${ENVIRONMENT_NAMES.join(', ')} or "each", got "${owner}"`);
 }
 
 const owners = accountSettingsOwners(process.env.EVENT_FLOW_ACCOUNT_SETTINGS_OWNER);
@@ -253,7 +253,6 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
   },
 };
 
-export const ENVIRONMENT_NAMES = Object.keys(ENVIRONMENTS) as EnvironmentName[];
 
 /**
  * Concurrent executions the account must allow for this much reserved concurrency:

@@ -35,6 +35,7 @@ const probeLog = join(stateDir, 'probe.jsonl');
 const probeFamily = defineFamily({
   name: 'local_probe',
   description: 'Test-only family of the local-mode failure tests.',
+  // Every field the probes send is declared: the edge's models accept no undeclared ones (modules/model-bounds.ts).
   schema: z.object({ id: z.string(), poison: z.optional(z.boolean()), flaky: z.optional(z.boolean()), sleepMs: z.optional(z.number()) }),
   partitionKey: ['id'],
   idempotencyKey: 'event_id',
