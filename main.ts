@@ -2,7 +2,6 @@
  * cdktf's app entry: synthesizes modules/app.ts with the bundles already in
  * dist/handlers/. It builds nothing; `npm run synth` and `npx cdktf synth`
  * (cdktf.json runs scripts/build.ts first) build the bundles.
- *
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -21,19 +21,21 @@ export const MEASURED_PROCESSOR_THROUGHPUT = [
 ] as const;
 
 /** Metrics each processor publishes with EMF (README "Metrics"): custom metrics, billed per month. */
-export const EMF_METRICS_PER_FAMILY = 5;
+export const EMF_METRICS_PER_FAMILY = 6;
 /** Kinesis shard-level metrics the stacks enable where `shardLevelMetrics` is on (modules/event-family.ts). */
 export const SHARD_LEVEL_METRICS = 4;
 
 /**
  * Alarms the stacks create and the metrics they evaluate (CloudWatch bills
- * alarms per metric): per family iterator age, errors, throttles, DLQ depth,
- * write throughput exceeded (1 each) and the malformed rate (2: malformed and
- * incoming); the API's 4xx rate and 5xx. cost/model.test.ts checks these against
- * the synthesized stack.
+ * alarms per metric): per family iterator age, errors, throttles, failure
+ * records, write throughput exceeded (1 each) and the malformed rate (2:
+ * malformed and incoming); the API's 4xx rate and 5xx; alert delivery (each of
+ * the two alert rules' failed invocations and the alert-delivery queue's
+ * depth). cost/model.test.ts checks these against the synthesized stack.
  */
 export const ALARM_METRICS_PER_FAMILY = 7;
 export const API_ALARM_METRICS = 2;
+export const ALERT_DELIVERY_ALARM_METRICS = 3;
 
 /** Assumption: log bytes per processor invocation (Lambda's START/END/REPORT lines and one EMF line). */
 export const LOG_BYTES_PER_INVOCATION = 1_200;

@@ -11,7 +11,7 @@ import { addFamilies } from '../modules/app.js';
 import { ENVIRONMENTS } from '../modules/environments.js';
 import { PipelineStack } from '../modules/pipeline-stack.js';
 import { resources, synthJson } from '../modules/synth-helpers.js';
-import { ALARM_METRICS_PER_FAMILY, API_ALARM_METRICS, EMF_METRICS_PER_FAMILY, SECONDS_PER_MONTH } from './inputs.js';
+import { ALARM_METRICS_PER_FAMILY, ALERT_DELIVERY_ALARM_METRICS, API_ALARM_METRICS, EMF_METRICS_PER_FAMILY, SECONDS_PER_MONTH } from './inputs.js';
 import { estimate, invocationsPerSecond, processorMs, tracesPerSecond, unitsAt, type FamilyUnits, type MeasuredUnits, type Workload } from './model.js';
 import { PRICES, tiered } from './prices.js';
 import { costReport, money } from './report.js';
@@ -97,7 +97,7 @@ describe('estimate of an environment', () => {
     expect(cost(single, 'custom events')).toBeCloseTo(((events * 0.1) / 1e6) * 1.0, 6);
     expect(cost(single, 'publishes')).toBeCloseTo(((events * 0.1) / 1e6) * 0.5, 6);
     expect(cost(single, 'dashboard')).toBe(3);
-    expect(cost(single, 'alarms')).toBeCloseTo((4 * 7 + 2) * 0.1, 9);
+    expect(cost(single, 'alarms')).toBeCloseTo((4 * 7 + 2 + 3) * 0.1, 9);
     // dev has no archive and no tracing.
     expect(single.byService.has('Firehose + S3')).toBe(false);
     expect(single.byService.has('X-Ray')).toBe(false);
@@ -119,7 +119,7 @@ describe('estimate of an environment', () => {
     const prod = ENVIRONMENTS.prod;
     const e = estimate(prod, NAMES, WORKLOAD, 'batch', MEASURED);
     expect(cost(e, 'extended retention')).toBeCloseTo(4 * 4 * 730 * 0.02, 6);
-    expect(e.lines.find((l) => l.item.startsWith('custom metrics'))!.quantity).toBe(4 * (5 + 4 * 4));
+    expect(e.lines.find((l) => l.item.startsWith('custom metrics'))!.quantity).toBe(4 * (6 + 4 * 4));
     expect(e.byService.get('Firehose + S3')).toBeGreaterThan(0);
     expect(e.byService.get('X-Ray')).toBeGreaterThan(0);
   });
@@ -149,7 +149,7 @@ describe('inputs that restate the stacks', () => {
     const alarms = resources(synthJson(stack), 'aws_cloudwatch_metric_alarm').map(([, a]) => a);
     const metricsOf = (a: Record<string, any>) => (a.metric_query ? (a.metric_query as Array<{ metric?: unknown }>).filter((q) => q.metric).length : 1);
     const total = alarms.reduce((sum, a) => sum + metricsOf(a), 0);
-    expect(total).toBe(FAMILIES.length * ALARM_METRICS_PER_FAMILY + API_ALARM_METRICS);
+    expect(total).toBe(FAMILIES.length * ALARM_METRICS_PER_FAMILY + API_ALARM_METRICS + ALERT_DELIVERY_ALARM_METRICS);
   });
 
   it("the EMF metric count matches the processors' addMetric calls", () => {

@@ -10,6 +10,7 @@ import type { EnvironmentConfig } from '../modules/environments.js';
 import {
   ACCESS_LOG_BYTES_PER_REQUEST,
   ALARM_METRICS_PER_FAMILY,
+  ALERT_DELIVERY_ALARM_METRICS,
   API_ALARM_METRICS,
   ARCHIVE_COMPRESSION_RATIO,
   CLAIM_ITEM_BYTES,
@@ -211,7 +212,7 @@ export function estimate(
   // CloudWatch.
   const metrics = families.length * (EMF_METRICS_PER_FAMILY + (stream.shardLevelMetrics ? SHARD_LEVEL_METRICS * shards : 0));
   add('CloudWatch', stream.shardLevelMetrics ? 'custom metrics (EMF + shard-level)' : 'custom metrics (EMF)', metrics, 'metrics', metrics * prices.cloudwatch.metricMonth);
-  const alarmMetrics = families.length * ALARM_METRICS_PER_FAMILY + API_ALARM_METRICS;
+  const alarmMetrics = families.length * ALARM_METRICS_PER_FAMILY + API_ALARM_METRICS + ALERT_DELIVERY_ALARM_METRICS;
   add('CloudWatch', 'alarms (per metric evaluated)', alarmMetrics, 'alarm metrics', alarmMetrics * prices.cloudwatch.alarmMetricMonth);
   add('CloudWatch', 'dashboard', 1, 'dashboards', prices.cloudwatch.dashboardMonth);
   const logsGb = (invocations * LOG_BYTES_PER_INVOCATION + requests * ACCESS_LOG_BYTES_PER_REQUEST) / GB;

@@ -107,8 +107,9 @@ describe('quota arithmetic', () => {
     expect(UNRESERVED_CONCURRENCY_MINIMUM).toBe(100);
     expect(requiredAccountConcurrency(total)).toBe(total + 100);
     expect(requiredAccountConcurrency(total)).toBeLessThanOrEqual(DEFAULT_ACCOUNT_CONCURRENCY);
-    // The seeds' 50 per prod processor would have needed 4 × 50 + 100 = 300: more than many new accounts get.
-    expect(total).toBe(32);
+    // A fixed 50 per prod processor would have needed 4 × 50 + 100 = 300: more than many new accounts get.
+    // Prod reserves shards × parallelization: 4 processors × 4 shards × 1 batch each.
+    expect(total).toBe(16);
   });
 
   it('stage throttling within the account\'s regional limit, and all environments together too (API Gateway quotas: 10,000 requests/s, burst 5,000, per account and Region)', () => {

@@ -110,7 +110,7 @@ describe('the layout around the list', () => {
   });
 
   it('the app entry builds nothing, and no shipped code or script imports it (local mode reads modules/app.ts)', () => {
-    expect(importsOf('main.ts').filter((s) => s.startsWith('.'))).toEqual(['./modules/app.js', './modules/app.js']);
+    expect(importsOf('main.ts').filter((s) => s.startsWith('.'))).toEqual(['./modules/app.js']);
     const importers = ['handlers', 'modules', 'local', 'scripts']
       .flatMap(sourceFiles)
       .filter((f) => !f.endsWith('.test.ts') && importsOf(f).some((s) => /(^|\/)main\.js$/.test(s)));
