@@ -60,7 +60,13 @@ function guardEchoes(schema: JsonSchema): JsonSchema {
       Object.entries(schema.dependencies as Record<string, unknown>).map(([k, v]) => [k, Array.isArray(v) ? v : guardEchoes(v as JsonSchema)]),
     );
   }
-  if (schema.additionalProperties && typeof schema.additionalProperties === 'object') out.additionalProperties = guardEchoes(schema.additionalProperties as JsonSchema);
+  if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
+    const values = schema.additionalProperties as JsonSchema;
+    out.additionalProperties = guardEchoes(values);
+    // An open map (no declared properties, e.g. `metadata`): its values get the same guard, since every key is additional.
+    const bound = properties ? undefined : echoBound(values);
+    if (bound !== undefined) out.allOf = [...((out.allOf as JsonSchema[] | undefined) ?? []), { additionalProperties: { maxLength: bound } }];
+  }
   return out;
 }
 

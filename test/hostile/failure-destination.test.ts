@@ -9,17 +9,13 @@
  *
  * Seen failing on today's main (ff82b62), before the fixes, failed: the failure destination held the batch's sequence range only (no payload).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../local/index.js';
 import { accept, envelope, failedRecordOf, malformedOf, putDirect, settled, startHostile, type Hostile } from './pipeline.js';
 
 let hostile: Hostile;
 const local = () => hostile.local;
 
 beforeAll(async () => {
-  if (!destinationKeepsPayloads) return;
   hostile = await startHostile('failures', { only: ['user_activity'], faults: { dynamoThrottleRate: 1, handlerCrashRate: 0, seed: 3 } });
 }, 120_000);
 
@@ -27,12 +23,7 @@ afterAll(async () => {
   await hostile?.stop();
 });
 
-// A destination that keeps payloads is helper `failures`' change (local/failure-store.ts, branch failures). Until
-// that is merged this case is skipped here; it failed on main and on this branch alone (a sequence range only), and
-// runs as soon as local/failure-store.ts exists.
-const destinationKeepsPayloads = existsSync(join(REPO_ROOT, 'local', 'failure-store.ts'));
-
-describe.skipIf(!destinationKeepsPayloads)('the on-failure destination', () => {
+describe('the on-failure destination', () => {
   it('keeps the payload of every record whose retries ran out (API and direct), none in the malformed sink', async () => {
     const body = { user_id: 'u-unlucky', action: 'checkout', event_id: 'unlucky-1' };
     const api = await accept(local(), 'user_activity', body);
