@@ -113,8 +113,11 @@ export class EventFamily extends Construct {
       metricsNamespace: host.metricsNamespace,
       alarmTopicArn: host.alarmTopic.arn,
     });
-    ({ logGroup: this.logGroup, failureDestination: this.failureDestination, function: this.function } = processor);
-    ({ eventSourceMapping: this.eventSourceMapping, bundleArchive: this.bundleArchive } = processor);
+    this.logGroup = processor.logGroup;
+    this.failureDestination = processor.failureDestination;
+    this.function = processor.function;
+    this.eventSourceMapping = processor.eventSourceMapping;
+    this.bundleArchive = processor.bundleArchive;
 
     this.alarms = [
       this.failureDestination.alarm,
