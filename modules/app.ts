@@ -8,7 +8,7 @@ import type { App } from 'cdktf';
 import { FAMILIES } from '../handlers/families.js';
 import type { FamilyDefinition } from '../handlers/runtime/family.js';
 import { ENVIRONMENT_NAMES, ENVIRONMENTS } from './environments.js';
-import { EventFamily, type EventFamilyProps } from './event-family.js';
+import { EventFamily, type FamilyOptions } from './event-family.js';
 import { PipelineStack } from './pipeline-stack.js';
 
 /**
@@ -16,10 +16,10 @@ import { PipelineStack } from './pipeline-stack.js';
  * defaults (stream, processor, eventSource, alarms, archive), by family name.
  * Empty: every family runs on the environment's defaults.
  */
-export const FAMILY_OVERRIDES: ReadonlyMap<string, Omit<EventFamilyProps, 'family'>> = new Map();
+export const FAMILY_OVERRIDES: ReadonlyMap<string, FamilyOptions> = new Map();
 
 export function addFamilies(stack: PipelineStack, families: readonly FamilyDefinition[] = FAMILIES): EventFamily[] {
-  return families.map((family) => new EventFamily(stack, { ...FAMILY_OVERRIDES.get(family.name), family }));
+  return families.map((family) => new EventFamily(stack, family.name, { ...FAMILY_OVERRIDES.get(family.name), family, host: stack }));
 }
 
 export function buildApp(app: App): PipelineStack[] {

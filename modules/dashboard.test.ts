@@ -136,7 +136,7 @@ describe('dashboard body', () => {
       idempotencyKey: 'event_id',
       example: { sensor_id: 's-1' },
     });
-    new EventFamily(stack!, { family: sensors, bundleDir: 'dist/handlers/user_activity' });
+    new EventFamily(stack!, sensors.name, { host: stack!, family: sensors, bundleDir: 'dist/handlers/user_activity' });
     const [, dashboard] = one(synthJson(stack!), 'aws_cloudwatch_dashboard', () => true);
     expect(dashboard.dashboard_body).toContain('"StreamName","event-flow-dev-sensor_readings"');
     expect(dashboard.dashboard_body).toContain('sensor_readings_alarm-iterator-age');

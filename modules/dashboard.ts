@@ -10,7 +10,9 @@ import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboar
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { Lazy, TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
-import type { PipelineStack } from './pipeline-stack.js';
+import type { EnvironmentConfig } from './environments.js';
+import type { EventFamily } from './event-family.js';
+import type { EventsApi } from './events-api.js';
 
 /** The processors' EMF metrics (handlers/runtime/outcome.ts), published with dimensions `service` and `family`. */
 export const OUTCOME_METRICS = ['ProcessedEvents', 'FailedEvents', 'MalformedEvents', 'DuplicateEvents'] as const;
@@ -171,11 +173,20 @@ export function dashboardUrl(region: string, name: string): string {
   return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards/dashboard/${encodeURIComponent(name)}`;
 }
 
+/** What the dashboard reads of its stack (PipelineStack is one): the families and alarms are read at synthesis. */
+export interface DashboardHost extends Construct {
+  readonly namePrefix: string;
+  readonly environment: Pick<EnvironmentConfig, 'region'>;
+  readonly metricsNamespace: string;
+  readonly api: Pick<EventsApi, 'settings'>;
+  readonly eventFamilies: readonly Pick<EventFamily, 'family' | 'deployment' | 'failureDestination'>[];
+}
+
 export class PipelineDashboard extends Construct {
   readonly dashboard: CloudwatchDashboard;
   readonly url: string;
 
-  constructor(stack: PipelineStack, id: string) {
+  constructor(stack: DashboardHost, id: string) {
     super(stack, id);
     const name = stack.namePrefix;
     this.dashboard = new CloudwatchDashboard(this, 'dashboard', {

@@ -12,12 +12,17 @@ export type EnvironmentName = 'dev' | 'staging' | 'prod';
 
 export const PROJECT = 'event-flow';
 
+/** A family's stream; every environment sets each field (a family may override any, see FamilyOptions). */
 export interface StreamDefaults {
+  /** Capacity mode: provisioned shards, or on-demand (AWS scales the shards, starting at 4). */
   readonly mode: 'PROVISIONED' | 'ON_DEMAND';
+  /** Shards of a provisioned stream (ignored on demand). */
   readonly shardCount: number;
+  /** Hours the stream keeps a record (24 to 8760). */
   readonly retentionHours: number;
   /** Encrypt with the environment's customer key instead of the AWS-managed `alias/aws/kinesis`. */
   readonly customerKey: boolean;
+  /** Enhanced (per-shard) metrics, which CloudWatch bills per shard and metric. */
   readonly shardLevelMetrics: boolean;
 }
 
@@ -32,10 +37,13 @@ export type LambdaRuntime = 'nodejs20.x' | 'nodejs22.x';
 /** The runtime every environment uses unless it says otherwise. */
 export const DEFAULT_LAMBDA_RUNTIME: LambdaRuntime = 'nodejs22.x';
 
+/** A family's processor function; every environment sets each field (a family may override any, see FamilyOptions). */
 export interface ProcessorDefaults {
   /** @default DEFAULT_LAMBDA_RUNTIME */
   readonly runtime: LambdaRuntime;
+  /** MB of memory (Lambda allots CPU in proportion). */
   readonly memorySize: number;
+  /** Seconds one invocation (one batch) may take. */
   readonly timeoutSeconds: number;
   /**
    * Reserve shards × parallelization factor concurrent executions per processor:
@@ -46,8 +54,11 @@ export interface ProcessorDefaults {
    * @default false
    */
   readonly reserveConcurrency: boolean;
+  /** X-Ray active tracing. */
   readonly tracing: boolean;
+  /** Days the function's log group keeps its logs. */
   readonly logRetentionDays: number;
+  /** Powertools logger level (`POWERTOOLS_LOG_LEVEL`). */
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /**
    * Subnets and security groups to run the processors in (modules/processor-vpc.ts).
@@ -56,8 +67,11 @@ export interface ProcessorDefaults {
   readonly vpc?: ProcessorVpc;
 }
 
+/** What an environment sets of a family's event source mapping; the rest is EVENT_SOURCE_DEFAULTS (modules/family/settings.ts). */
 export interface EventSourceDefaults {
+  /** Most records per invocation. */
   readonly batchSize: number;
+  /** Seconds the mapping may wait to fill a batch. */
   readonly maximumBatchingWindowInSeconds: number;
   /** Must be 1: the processors fence items per shard (EventFamily refuses anything else). */
   readonly parallelizationFactor: number;

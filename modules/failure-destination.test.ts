@@ -138,7 +138,7 @@ describe.each(cases)('$name failure destination', ({ env, name }) => {
 describe('failure retention is a setting', () => {
   it('failureRetentionDays sets the bucket expiry and the malformed TTL together; nonsense is refused', () => {
     const stack = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
-    new EventFamily(stack, { family: userActivity, failureRetentionDays: 30 });
+    new EventFamily(stack, userActivity.name, { host: stack, family: userActivity, failureRetentionDays: 30 });
     const t = synthJson(stack);
     const name = 'event-flow-dev-user_activity';
     const [bucketId] = failureBucket(t, name);
@@ -147,7 +147,7 @@ describe('failure retention is a setting', () => {
     expect(stack.deployment().families[0]!.failureRetentionDays).toBe(30);
 
     const other = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
-    expect(() => new EventFamily(other, { family: userActivity, failureRetentionDays: 0 })).toThrow(/whole number of days/);
+    expect(() => new EventFamily(other, userActivity.name, { host: other, family: userActivity, failureRetentionDays: 0 })).toThrow(/whole number of days/);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * One Terraform stack per environment: provider, state backend, the shared
  * resources every family uses (table, alert bus, topics, key) and the API.
- * Families are added with `new EventFamily(stack, { family })` and register
- * themselves, so the API routes and deployment() follow automatically.
+ * The stack is the FamilyHost of its families: `new EventFamily(stack, name,
+ * { host: stack, family })` registers itself, so the API routes, the dashboard
+ * and deployment() follow automatically.
  */
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { CloudwatchEventBus } from '@cdktf/provider-aws/lib/cloudwatch-event-bus/index.js';
@@ -23,7 +24,7 @@ import type { Construct } from 'constructs';
 import { alertRules, routeAlertsToTopic } from './alert-routing.js';
 import type { PipelineDeployment } from './deployment.js';
 import { PROJECT, prefix, type EnvironmentConfig } from './environments.js';
-import type { EventFamily } from './event-family.js';
+import type { EventFamily, FamilyHost } from './event-family.js';
 import { PipelineDashboard } from './dashboard.js';
 import { EventsApi } from './events-api.js';
 import { denyInsecureTransport, policyDocument, type Statement } from './iam.js';
@@ -51,7 +52,7 @@ interface TopicPublisher {
   readonly conditions: NonNullable<Statement['condition']>;
 }
 
-export class PipelineStack extends TerraformStack {
+export class PipelineStack extends TerraformStack implements FamilyHost {
   readonly environment: EnvironmentConfig;
   /** `event-flow-<env>`: the prefix of every resource name. */
   readonly namePrefix: string;

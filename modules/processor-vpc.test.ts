@@ -82,8 +82,8 @@ describe('processors in a VPC', () => {
 
   it('per family: only that processor is placed and only its role can manage interfaces; a family can opt out of the environment one', () => {
     const stack = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
-    new EventFamily(stack, { family: orders, processor: { vpc: VPC } });
-    new EventFamily(stack, { family: payments });
+    new EventFamily(stack, orders.name, { host: stack, family: orders, processor: { vpc: VPC } });
+    new EventFamily(stack, payments.name, { host: stack, family: payments });
     const found = processors(synthJson(stack));
     expect(found.get('event-flow-dev-orders')!.vpc).toMatchObject({ subnet_ids: VPC.subnetIds });
     expect(ec2Statements(found.get('event-flow-dev-orders')!.statements)).not.toEqual([]);
@@ -91,8 +91,8 @@ describe('processors in a VPC', () => {
     expect(ec2Statements(found.get('event-flow-dev-payments')!.statements)).toEqual([]);
 
     const placed = new PipelineStack(Testing.app(), withVpc(ENVIRONMENTS.dev, VPC));
-    new EventFamily(placed, { family: orders, processor: { vpc: undefined } });
-    new EventFamily(placed, { family: payments });
+    new EventFamily(placed, orders.name, { host: placed, family: orders, processor: { vpc: undefined } });
+    new EventFamily(placed, payments.name, { host: placed, family: payments });
     const mixed = processors(synthJson(placed));
     expect(mixed.get('event-flow-dev-orders')!.vpc).toBeUndefined();
     expect(ec2Statements(mixed.get('event-flow-dev-orders')!.statements)).toEqual([]);

@@ -456,7 +456,7 @@ describe('adding a family is one line', () => {
 
     const stack = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
     addFamilies(stack);
-    new EventFamily(stack, { family: sensors, bundleDir });
+    new EventFamily(stack, sensors.name, { host: stack, family: sensors, bundleDir });
     const after = synthJson(stack);
 
     const name = 'event-flow-dev-sensor_readings';
@@ -502,7 +502,8 @@ describe('adding a family is one line', () => {
     mkdirSync(clicksDir, { recursive: true });
     writeFileSync(join(clicksDir, 'index.mjs'), 'export const handler = async () => ({ batchItemFailures: [] });\n');
     const stack = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
-    const family = new EventFamily(stack, {
+    const family = new EventFamily(stack, clicks.name, {
+      host: stack,
       family: clicks,
       bundleDir: clicksDir,
       stream: { mode: 'ON_DEMAND', retentionHours: 48 },
@@ -531,7 +532,7 @@ describe('adding a family is one line', () => {
     // parallelization factor above 1 Lambda processes several batches of one shard at once and keeps order only per
     // partition key; which key goes to which batch is not documented. No emulator enforces any of it.
     const stack = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
-    expect(() => new EventFamily(stack, { family: orders, eventSource: { parallelizationFactor: 2 } })).toThrow(
+    expect(() => new EventFamily(stack, orders.name, { host: stack, family: orders, eventSource: { parallelizationFactor: 2 } })).toThrow(
       /orders: parallelizationFactor 2 is not supported.*parallelizationFactor 1\. Add shards/,
     );
     for (const env of ENVIRONMENT_NAMES) expect(ENVIRONMENTS[env].eventSource.parallelizationFactor).toBe(1);
@@ -540,9 +541,9 @@ describe('adding a family is one line', () => {
   it('refuses the same family twice and a missing bundle, with a message saying what to do', () => {
     const stack = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
     addFamilies(stack);
-    expect(() => new EventFamily(stack, { family: orders })).toThrow(/There is already a Construct with name 'orders'|added twice/);
+    expect(() => new EventFamily(stack, orders.name, { host: stack, family: orders })).toThrow(/There is already a Construct with name 'orders'|added twice/);
     const other = new PipelineStack(Testing.app(), ENVIRONMENTS.dev);
-    expect(() => new EventFamily(other, { family: orders, bundleDir: join(tmpdir(), 'no-such-bundle') })).toThrow(/npm run build/);
+    expect(() => new EventFamily(other, orders.name, { host: other, family: orders, bundleDir: join(tmpdir(), 'no-such-bundle') })).toThrow(/npm run build/);
   });
 });
 
