@@ -22,7 +22,7 @@ import { ApiGatewayStage } from '@cdktf/provider-aws/lib/api-gateway-stage/index
 import { ApiGatewayUsagePlan } from '@cdktf/provider-aws/lib/api-gateway-usage-plan/index.js';
 import { ApiGatewayUsagePlanKey } from '@cdktf/provider-aws/lib/api-gateway-usage-plan-key/index.js';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
-import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
+import { pagingAlarm } from './alarm.js';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
 import { Lazy, TerraformOutput, TerraformResource, dependable } from 'cdktf';
@@ -211,7 +211,7 @@ export class EventsApi extends Construct {
       }).overrideLogicalId('api_key_ids');
     }
 
-    new CloudwatchMetricAlarm(this, 'alarm-4xx-rate', {
+    pagingAlarm(this, 'alarm-4xx-rate', props.alarmTopicArn, {
       alarmName: `${this.settings.name}-4xx-rate`,
       alarmDescription: 'More than 20 % of requests were refused (invalid bodies, unknown routes, throttling): a client or a schema is broken.',
       namespace: 'AWS/ApiGateway',
@@ -222,13 +222,9 @@ export class EventsApi extends Construct {
       period: 300,
       evaluationPeriods: 1,
       threshold: 0.2,
-      comparisonOperator: 'GreaterThanThreshold',
-      treatMissingData: 'notBreaching',
-      alarmActions: [props.alarmTopicArn],
-      okActions: [props.alarmTopicArn],
     });
 
-    new CloudwatchMetricAlarm(this, 'alarm-5xx', {
+    pagingAlarm(this, 'alarm-5xx', props.alarmTopicArn, {
       alarmName: `${this.settings.name}-5xx`,
       alarmDescription: 'The events API answered 5xx: events were not accepted.',
       namespace: 'AWS/ApiGateway',
@@ -238,10 +234,6 @@ export class EventsApi extends Construct {
       period: 300,
       evaluationPeriods: 1,
       threshold: 0,
-      comparisonOperator: 'GreaterThanThreshold',
-      treatMissingData: 'notBreaching',
-      alarmActions: [props.alarmTopicArn],
-      okActions: [props.alarmTopicArn],
     });
   }
 

@@ -14,7 +14,8 @@
  * `aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<Random UUID>`;
  * the execution role needs `s3:PutObject` and `s3:ListBucket`.
  */
-import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
+import type { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
+import { pagingAlarm } from './alarm.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
 import type { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key/index.js';
@@ -143,7 +144,7 @@ export class FailureDestination extends Construct {
       name: metricName,
       filter: { prefix: FAILURE_OBJECT_PREFIX },
     });
-    this.alarm = new CloudwatchMetricAlarm(this, 'alarm', {
+    this.alarm = pagingAlarm(this, 'alarm', props.alarmTopicArn, {
       alarmName: `${props.name}-failure-records`,
       alarmDescription: `Records gave up and were written, with their payload, to the failure bucket (kept ${this.retentionDays} days; npm run redrive).`,
       namespace: 'AWS/S3',
@@ -153,10 +154,6 @@ export class FailureDestination extends Construct {
       period: 60,
       evaluationPeriods: 1,
       threshold: 0,
-      comparisonOperator: 'GreaterThanThreshold',
-      treatMissingData: 'notBreaching',
-      alarmActions: [props.alarmTopicArn],
-      okActions: [props.alarmTopicArn],
     });
   }
 }

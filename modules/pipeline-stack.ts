@@ -8,7 +8,7 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { CloudwatchEventBus } from '@cdktf/provider-aws/lib/cloudwatch-event-bus/index.js';
 import type { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
-import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
+import { pagingAlarm } from './alarm.js';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
@@ -304,15 +304,11 @@ export class PipelineStack extends TerraformStack implements FamilyHost {
       period: 300,
       evaluationPeriods: 1,
       threshold: 0,
-      comparisonOperator: 'GreaterThanThreshold',
-      treatMissingData: 'notBreaching',
-      alarmActions: [this.alarmTopic.arn],
-      okActions: [this.alarmTopic.arn],
     };
     for (const rule of rules) {
       // nameInput: the literal name (rule.name is a Terraform reference), so alarms and dimensions read plainly.
       const ruleName = rule.nameInput!;
-      new CloudwatchMetricAlarm(this, `alarm-${rule.friendlyUniqueId}-failed`, {
+      pagingAlarm(this, `alarm-${rule.friendlyUniqueId}-failed`, this.alarmTopic.arn, {
         ...common,
         alarmName: `${ruleName}-delivery-failed`,
         alarmDescription: `EventBridge could not deliver what rule ${ruleName} forwards to the alerts topic (it goes to the alert-delivery DLQ).`,
@@ -323,7 +319,7 @@ export class PipelineStack extends TerraformStack implements FamilyHost {
         statistic: 'Sum',
       });
     }
-    new CloudwatchMetricAlarm(this, 'alarm-alert-delivery-dlq-depth', {
+    pagingAlarm(this, 'alarm-alert-delivery-dlq-depth', this.alarmTopic.arn, {
       ...common,
       alarmName: `${this.namePrefix}-alert-delivery-dlq-depth`,
       alarmDescription: 'Alerts wait in the alert-delivery DLQ: read them there, fix the topic, redrive.',

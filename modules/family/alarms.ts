@@ -1,6 +1,7 @@
 /** The processor's and the stream's alarms; the failure bucket's own alarm lives with it (failure-destination.ts). */
-import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
+import type { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import type { Construct } from 'constructs';
+import { pagingAlarm, type AboveThresholdAlarm } from '../alarm.js';
 import type { AlarmSettings } from './settings.js';
 
 /**
@@ -23,16 +24,8 @@ export interface FamilyAlarmsProps {
 
 export function buildAlarms(scope: Construct, props: FamilyAlarmsProps): CloudwatchMetricAlarm[] {
   const { name, settings: cfg } = props;
-  const topic = props.alarmTopicArn;
-  const alarm = (id: string, description: string, config: Omit<CloudwatchMetricAlarmConfig, 'alarmName' | 'alarmActions' | 'okActions'>) =>
-    new CloudwatchMetricAlarm(scope, `alarm-${id}`, {
-      alarmName: `${name}-${id}`,
-      alarmDescription: description,
-      treatMissingData: 'notBreaching',
-      alarmActions: [topic],
-      okActions: [topic],
-      ...config,
-    });
+  const alarm = (id: string, description: string, config: Omit<AboveThresholdAlarm, 'alarmName'>) =>
+    pagingAlarm(scope, `alarm-${id}`, props.alarmTopicArn, { alarmName: `${name}-${id}`, alarmDescription: description, ...config });
   const fn = { FunctionName: name };
   return [
     alarm('iterator-age', `The processor is more than ${cfg.iteratorAgeSeconds} s behind the stream.`, {
@@ -44,7 +37,6 @@ export function buildAlarms(scope: Construct, props: FamilyAlarmsProps): Cloudwa
       // Three minutes in a row: one slow batch is not an incident.
       evaluationPeriods: 3,
       threshold: cfg.iteratorAgeSeconds * 1000,
-      comparisonOperator: 'GreaterThanThreshold',
     }),
     alarm('errors', 'The processor failed invocations (crashes or timeouts, not malformed events).', {
       namespace: 'AWS/Lambda',
@@ -54,7 +46,6 @@ export function buildAlarms(scope: Construct, props: FamilyAlarmsProps): Cloudwa
       period: 300,
       evaluationPeriods: 1,
       threshold: 0,
-      comparisonOperator: 'GreaterThanThreshold',
     }),
     alarm('throttles', 'The processor was throttled (reserved or account concurrency exhausted).', {
       namespace: 'AWS/Lambda',
@@ -64,7 +55,6 @@ export function buildAlarms(scope: Construct, props: FamilyAlarmsProps): Cloudwa
       period: 300,
       evaluationPeriods: 1,
       threshold: 0,
-      comparisonOperator: 'GreaterThanThreshold',
     }),
     alarm('write-throughput-exceeded', 'Writes to the stream were throttled: add shards or switch to on-demand.', {
       namespace: 'AWS/Kinesis',
@@ -74,11 +64,9 @@ export function buildAlarms(scope: Construct, props: FamilyAlarmsProps): Cloudwa
       period: 60,
       evaluationPeriods: 1,
       threshold: 0,
-      comparisonOperator: 'GreaterThanThreshold',
     }),
     alarm('malformed-rate', `More than ${cfg.malformedPercent} % of incoming events are malformed.`, {
       threshold: cfg.malformedPercent,
-      comparisonOperator: 'GreaterThanThreshold',
       evaluationPeriods: 1,
       metricQuery: [
         {
