@@ -19,15 +19,12 @@ import { pagingAlarm } from './alarm.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
 import type { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import type { KmsKey } from '@cdktf/provider-aws/lib/kms-key/index.js';
-import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
 import { S3BucketMetric } from '@cdktf/provider-aws/lib/s3-bucket-metric/index.js';
-import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js';
-import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy/index.js';
-import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block/index.js';
-import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
+import type { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
 import { Construct } from 'constructs';
-import { denyInsecureTransport, policyDocument } from './iam.js';
+import { policyDocument } from './iam.js';
+import { privateBucket } from './private-bucket.js';
 
 /**
  * How long failure records (and with them the failed records' payloads) are
@@ -81,25 +78,13 @@ export class FailureDestination extends Construct {
     if (!Number.isInteger(this.retentionDays) || this.retentionDays < 1) {
       throw new Error(`failure retention must be a whole number of days ≥ 1, got ${this.retentionDays}`);
     }
-    const bucket = new S3Bucket(this, 'bucket', {
+    // Kept on `terraform destroy` (forceDestroy off): a bucket still holding failed records must not vanish.
+    const store = privateBucket(this, { bucket: 'bucket', publicAccess: 'public-access', ownership: 'ownership', encryption: 'encryption', policy: 'policy' }, {
       bucketPrefix: failureBucketPrefix(props.name),
-      // A bucket still holding failed records must not vanish with a `terraform destroy`.
-      forceDestroy: false,
+      keyArn: props.key.arn,
     });
+    const bucket = store.bucket;
     this.bucket = bucket;
-    new S3BucketPublicAccessBlock(this, 'public-access', {
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, 'ownership', { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } });
-    new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
-      bucket: bucket.id,
-      // A bucket key: one KMS call per bucket key period instead of one per failure object.
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: props.key.arn }, bucketKeyEnabled: true }],
-    });
     new S3BucketLifecycleConfiguration(this, 'lifecycle', {
       bucket: bucket.id,
       rule: [
@@ -112,10 +97,7 @@ export class FailureDestination extends Construct {
         },
       ],
     });
-    new S3BucketPolicy(this, 'policy', {
-      bucket: bucket.id,
-      policy: policyDocument(this, 'policy-document', [denyInsecureTransport(['s3:*'], [bucket.arn, `${bucket.arn}/*`])]).json,
-    });
+    store.denyInsecureTransport();
 
     this.rolePolicy = new IamRolePolicy(this, 'role-policy', {
       role: props.role.id,

@@ -1,14 +1,11 @@
 /** The optional archive: Firehose copies the stream, gzipped and partitioned by hour, into a bucket of its own. */
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
 import { KinesisFirehoseDeliveryStream } from '@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream/index.js';
-import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
-import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js';
-import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy/index.js';
-import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block/index.js';
-import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
+import type { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
 import type { Construct } from 'constructs';
-import { denyInsecureTransport, policyDocument, serviceRole } from '../iam.js';
+import { policyDocument, serviceRole } from '../iam.js';
+import { privateBucket } from '../private-bucket.js';
 import type { ArchiveSettings } from './settings.js';
 
 export interface FamilyArchiveProps {
@@ -29,23 +26,13 @@ export interface FamilyArchive {
 
 export function buildArchive(scope: Construct, props: FamilyArchiveProps): FamilyArchive {
   const { name, settings } = props;
-  const bucket = new S3Bucket(scope, 'archive-bucket', {
-    // Bucket names are global and have no underscores; the provider appends a unique suffix.
-    bucketPrefix: `${name.replace(/_/g, '-')}-archive-`.slice(0, 37),
-    forceDestroy: false,
-  });
-  new S3BucketPublicAccessBlock(scope, 'archive-public-access', {
-    bucket: bucket.id,
-    blockPublicAcls: true,
-    blockPublicPolicy: true,
-    ignorePublicAcls: true,
-    restrictPublicBuckets: true,
-  });
-  new S3BucketOwnershipControls(scope, 'archive-ownership', { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } });
-  new S3BucketServerSideEncryptionConfigurationA(scope, 'archive-encryption', {
-    bucket: bucket.id,
-    rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: props.keyArn }, bucketKeyEnabled: true }],
-  });
+  const store = privateBucket(
+    scope,
+    { bucket: 'archive-bucket', publicAccess: 'archive-public-access', ownership: 'archive-ownership', encryption: 'archive-encryption', policy: 'archive-bucket-policy' },
+    // Bucket names have no underscores.
+    { bucketPrefix: `${name.replace(/_/g, '-')}-archive-`.slice(0, 37), keyArn: props.keyArn },
+  );
+  const bucket = store.bucket;
   new S3BucketLifecycleConfiguration(scope, 'archive-lifecycle', {
     bucket: bucket.id,
     rule: [
@@ -62,10 +49,7 @@ export function buildArchive(scope: Construct, props: FamilyArchiveProps): Famil
       },
     ],
   });
-  new S3BucketPolicy(scope, 'archive-bucket-policy', {
-    bucket: bucket.id,
-    policy: policyDocument(scope, 'archive-bucket-policy-document', [denyInsecureTransport(['s3:*'], [bucket.arn, `${bucket.arn}/*`])]).json,
-  });
+  store.denyInsecureTransport();
 
   // Firehose assumes its role with the account id as external id (Amazon Data Firehose Developer Guide,
   // "Controlling access with Amazon Data Firehose": the trust policy's sts:ExternalId condition).
