@@ -4,8 +4,8 @@
  * processor's DynamoDB throttled on every request, retries run out and the
  * mapping sends the records to the on-failure destination, which must keep
  * each record's payload, so it can be redriven after the stream has dropped it.
- * Read through `failedRecords()` (test/hostile/pipeline.ts), which accepts
- * today's range-only shape and a payload-keeping one.
+ * Read through `failedRecords()` (test/hostile/pipeline.ts), which reads the
+ * destination the way redrive and the soak do (local/failure-store.ts).
  *
  * Seen failing on today's main (ff82b62), before the fixes, failed: the failure destination held the batch's sequence range only (no payload).
  */

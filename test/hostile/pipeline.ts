@@ -5,11 +5,12 @@
  * accessors for the three places an accepted event can end: its effects in the
  * table, the family's malformed sink, or the on-failure destination.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { scanTable } from '../../local/aws.js';
+import { payloadRecords, readFailureRecords } from '../../local/failure-store.js';
 import { startLocal, type LocalPipeline, type StartLocalOptions } from '../../local/index.js';
 import type { PipelineDeployment } from '../../modules/deployment.js';
 import { plain } from '../../scripts/soak/reconcile.js';
@@ -162,65 +163,18 @@ export interface FailedRecord {
   data?: string;
 }
 
-/** Files under `dir`; `pattern` filters by name (failure objects are named by their S3 key, without an extension). */
-function filesUnder(dir: string, pattern?: RegExp): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path, pattern) : !pattern || pattern.test(name) ? [path] : [];
-  });
-}
-
-function parseJsonLines(text: string): unknown[] {
-  const trimmed = text.trim();
-  if (!trimmed) return [];
-  try {
-    return [JSON.parse(trimmed)];
-  } catch {
-    return trimmed.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown);
-  }
-}
-
 /**
- * Every record of `family` the on-failure destination holds. An accessor, not
- * an assumption about one file format: today's local mode writes Lambda's SQS
- * message shape (a `KinesisBatchInfo` range, no payload) to `dlq/<family>.jsonl`;
- * a destination that keeps payloads (S3's invocation record, which carries the
- * batch's records under `payload`: local mode's `failures/<family>/<S3 key>`)
- * is read from every file under `failures/`.
+ * Every record of `family` the on-failure destination holds, read as redrive and the soak read it
+ * (local/failure-store.ts): from the payload where the failure object keeps one, else as its sequence range.
  */
 export function failedRecords(local: LocalPipeline, family: string): FailedRecord[] {
-  const stream = streamOf(local, family);
-  const out: FailedRecord[] = [];
-  const files = new Set([...filesUnder(join(local.stateDir, 'dlq'), /\.jsonl?$/), ...filesUnder(join(local.stateDir, 'failures'))]);
-  for (const file of files) {
-    if (!existsSync(file)) continue;
-    for (const entry of parseJsonLines(readFileSync(file, 'utf8')) as Array<Record<string, any>>) {
-      const info = entry?.KinesisBatchInfo;
-      if (!info || !String(info.streamArn ?? '').endsWith(`/${stream}`)) continue;
-      const range = { start: info.startSequenceNumber, end: info.endSequenceNumber };
-      // S3 destinations of stream sources carry the invocation's event: payload.Records[].kinesis.
-      const payload = typeof entry.payload === 'string' ? safeJson(entry.payload) : entry.payload;
-      const records: Array<Record<string, any>> = payload?.Records ?? entry.records ?? [];
-      if (records.length === 0) {
-        out.push({ shardId: info.shardId, range });
-        continue;
-      }
-      for (const r of records) {
-        const k = r.kinesis ?? r;
-        out.push({ shardId: info.shardId, range, sequenceNumber: k.sequenceNumber, data: k.data });
-      }
-    }
-  }
-  return out;
-}
-
-function safeJson(text: string): any {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  return readFailureRecords(local.stateDir, family).flatMap(({ body }) => {
+    const info = body.KinesisBatchInfo;
+    const range = { start: info.startSequenceNumber, end: info.endSequenceNumber };
+    const records = payloadRecords(body);
+    if (!records || records.length === 0) return [{ shardId: info.shardId, range }];
+    return records.map((r) => ({ shardId: info.shardId, range, sequenceNumber: r.kinesis.sequenceNumber, data: r.kinesis.data }));
+  });
 }
 
 const seqIn = (seq: string, range: { start: string; end: string }) => seqGte(seq, range.start) && seqGte(range.end, seq);
