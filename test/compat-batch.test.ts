@@ -170,8 +170,11 @@ describe('compatibility batch route through local mode', () => {
     const items = await eventually(async () => {
       const all = await scanAll(local.dynamo, local.deployment.tableName);
       const malformed = all.filter((i) => i.pk === 'user_activity#malformed');
-      return all.some((i) => i.pk === 'user_activity#user#u-compat-1' && i.sk === 'profile') && malformed.length >= 2 ? all : undefined;
-    }, 30_000, 'the valid record applied and both invalid ones in the malformed sink');
+      // The claim is written after the effects, so the profile alone can be seen before it.
+      const applied = all.some((i) => i.pk === 'user_activity#user#u-compat-1' && i.sk === 'profile');
+      const claimed = all.some((i) => i.pk === 'user_activity#claim#compat-evt-1');
+      return applied && claimed && malformed.length >= 2 ? all : undefined;
+    }, 30_000, 'the valid record applied and claimed, and both invalid ones in the malformed sink');
     const profile = items.find((i) => i.pk === 'user_activity#user#u-compat-1' && i.sk === 'profile')!;
     expect(Number(profile.total)).toBe(1);
     const claim = items.find((i) => i.pk === 'user_activity#claim#compat-evt-1');
