@@ -1,5 +1,5 @@
 /**
- * npm run soak [-- --profile default|hot-keys] [--events 20000] [--seed 7] [--malformed 0.05] [--crash 0.02] [--throttle 0.02]
+ * npm run soak [-- --profile default|hot-keys|mixed] [--hot-fraction 0.2] [--events 20000] [--seed 7] [--malformed 0.05] [--crash 0.02] [--throttle 0.02]
  *               [--env staging] [--no-restart] [--keep-state] [--out bench/soak.json]
  *               [--restart-when-idle: restart only once phase 1 is processed]
  * Exits non-zero on any loss, double application, aggregate mismatch or alert discrepancy.
@@ -13,6 +13,7 @@ import { runSoak, type SoakProfile } from './soak/run.js';
 const { values } = parseArgs({
   options: {
     profile: { type: 'string', default: 'default' },
+    'hot-fraction': { type: 'string', default: '0.2' },
     events: { type: 'string', default: '20000' },
     seed: { type: 'string', default: '7' },
     malformed: { type: 'string', default: '0.05' },
@@ -26,16 +27,22 @@ const { values } = parseArgs({
   },
 });
 
-if (values.profile !== 'default' && values.profile !== 'hot-keys') {
-  console.error(`unknown --profile ${values.profile} (default, hot-keys)`);
+const PROFILES: Record<SoakProfile, (hotFraction: number) => string> = {
+  default: () => '',
+  'hot-keys': () => ' (hot-keys profile: tutoring session_started, one distinct student per event, one shared subject)',
+  mixed: (f) => ` (mixed profile: every family, ${f * 100} % of events hot-key sessions of distinct students on one shared subject)`,
+};
+if (!Object.hasOwn(PROFILES, values.profile)) {
+  console.error(`unknown --profile ${values.profile} (${Object.keys(PROFILES).join(', ')})`);
   process.exit(2);
 }
-const profile: SoakProfile = values.profile;
-const out = values.out ?? (profile === 'hot-keys' ? 'bench/soak-hot-keys.json' : 'bench/soak.json');
+const profile = values.profile as SoakProfile;
+const out = values.out ?? (profile === 'default' ? 'bench/soak.json' : `bench/soak-${profile}.json`);
 const started = Date.now();
 const say = (line: string) => process.stderr.write(`[soak ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 const options = {
   profile,
+  hotFraction: Number(values['hot-fraction']),
   events: Number(values.events),
   seed: Number(values.seed),
   malformed: Number(values.malformed),
@@ -51,10 +58,12 @@ say(`${profile} profile, ${options.events} events, seed ${options.seed}, malform
 try {
   const result = await runSoak(options);
   const header =
-    `Soak${profile === 'hot-keys' ? ' (hot-keys profile: tutoring session_started, one distinct student per event, one shared subject)' : ''}: ${options.events.toLocaleString('en-US')} events, ${values.env} deployment, faults: ${options.malformed * 100} % malformed, ` +
+    `Soak${PROFILES[profile](options.hotFraction)}: ${options.events.toLocaleString('en-US')} events, ${values.env} deployment, faults: ${options.malformed * 100} % malformed, ` +
     `handler crash ${options.handlerCrashRate * 100} %, DynamoDB throttle ${options.dynamoThrottleRate * 100} %, ${options.restart ? 'one restart' : 'no restart'}. ` +
     `Injected: ${result.faults.failedInvocations} failed invocations, ${result.faults.throttled} throttled of ${result.faults.dynamoRequests} DynamoDB requests. ` +
-    `Send ${result.seconds.send.toFixed(0)} s, drain ${result.seconds.drain.toFixed(0)} s, total ${result.seconds.total.toFixed(0)} s.`;
+    `Send ${result.seconds.send.toFixed(0)} s, drain ${result.seconds.drain.toFixed(0)} s, total ${result.seconds.total.toFixed(0)} s. ` +
+    `Peak resident memory of the one process (local mode, its engines, the sandboxes as worker threads): ` +
+    `${result.memory.peakRssMiBPerLifetime.map((m) => `${m} MiB`).join(' before the restart, ')}${result.memory.peakRssMiBPerLifetime.length > 1 ? ' after' : ''}; kernel peak ${result.memory.maxRssMiB} MiB.`;
   console.log(`\n${header}\n\n${formatChecks(result)}\n`);
   if (result.examples.length > 0) console.log(`examples:\n${result.examples.map((e) => `  ${e}`).join('\n')}\n`);
   console.log(result.ok ? 'RECONCILED: nothing lost, nothing applied twice.' : 'FAILED: see the ✗ rows.');

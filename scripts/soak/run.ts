@@ -4,7 +4,8 @@
  * streams, as a buggy producer would), one restart of local mode in the middle,
  * quiescence, then reconciliation from the sender's own log. The `hot-keys`
  * profile sends tutoring sessions of N distinct students on one subject
- * instead (scripts/soak/hot-keys.ts), with the same faults and restart.
+ * instead (scripts/soak/hot-keys.ts), with the same faults and restart; the
+ * `mixed` profile interleaves the two.
  */
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,18 +16,28 @@ import { scanTable } from '../../local/aws.js';
 import { FAMILIES } from '../generators/families.js';
 import { Sender, sleep, type LogEntry, type SendItem } from '../generators/sender.js';
 import { eventSource } from '../generators/source.js';
+import { Prng } from '../generators/prng.js';
 import { readFailureRecords } from '../../local/failure-store.js';
 import { deploymentFor, loadStartLocal, quietOptions, readCheckpoints, seqGte, type LocalHandle } from '../bench/local.js';
 import { hotKeySource, HOT_SUBJECT } from './hot-keys.js';
 import { largestItem, itemSize, DYNAMODB_ITEM_LIMIT_BYTES } from './item-size.js';
 import { reconcile, type Check, type DlqRecord, type ReconcileInput, type Reconciliation, type SunkAlert } from './reconcile.js';
 
-export type SoakProfile = 'default' | 'hot-keys';
+export type SoakProfile = 'default' | 'hot-keys' | 'mixed';
+
+/** Profiles that send the hot-key shape, so the shared subject's size is checked. */
+const HOT_PROFILES: readonly SoakProfile[] = ['hot-keys', 'mixed'];
 
 export interface SoakOptions {
   events: number;
-  /** `default`: every family mixed; `hot-keys`: one subject shared by N students' sessions. @default 'default' */
+  /**
+   * `default`: every family mixed; `hot-keys`: one subject shared by N students' sessions;
+   * `mixed`: the default events with a `hotFraction` of hot-key sessions interleaved.
+   * @default 'default'
+   */
   profile?: SoakProfile;
+  /** In the `mixed` profile, the share of events drawn from the hot-key source. @default 0.2 */
+  hotFraction?: number;
   seed?: number;
   malformed?: number;
   handlerCrashRate?: number;
@@ -51,6 +62,12 @@ export interface SoakResult extends Reconciliation {
   /** The largest item of the final table and, in the hot-keys profile, the shared subject, as DynamoDB counts size. */
   sizes: { largest?: { pk: string; sk: string; bytes: number }; shared?: { pk: string; sk: string; bytes: number; bound: number }; itemLimit: number };
   seconds: { send: number; drain: number; total: number };
+  /**
+   * Resident memory of this process, which hosts local mode with every engine and
+   * each processor's sandbox as a worker thread: the peak sampled in each local-mode
+   * lifetime (before and after the restart) and the kernel's peak for the whole run.
+   */
+  memory: { peakRssMiBPerLifetime: number[]; maxRssMiB: number };
   faults: { crashes?: number; throttled?: number; dynamoRequests?: number; failedInvocations?: number };
   inputs?: ReconcileInput;
 }
@@ -81,8 +98,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const throttled: { requests: number; throttled: number }[] = [];
   let local: Local | undefined;
   let sendSeconds = 0;
+  const peakRss: number[] = [];
+  let rssTimer: NodeJS.Timeout | undefined;
   const start = async (clean: boolean) => {
     local = (await startLocal(quietOptions(stateDir, { clean, deployment, faults: { ...faults, seed: seed + (clean ? 0 : 1) } }))) as Local;
+    const lifetime = peakRss.push(process.memoryUsage.rss()) - 1;
+    clearInterval(rssTimer);
+    rssTimer = setInterval(() => (peakRss[lifetime] = Math.max(peakRss[lifetime]!, process.memoryUsage.rss())), 1000).unref();
     say(`local mode up at ${local.apiUrl} (state ${stateDir})`);
   };
   const recordStats = () => {
@@ -95,8 +117,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 
   try {
     await start(true);
-    const common = { seed, epochMs: Date.now() - 6 * 3600_000, idPrefix: `soak${seed}`, malformed: options.malformed ?? 0.05 };
-    const source = options.profile === 'hot-keys' ? hotKeySource(common) : eventSource({ families: FAMILIES.map((f) => f.name), ...common });
+    // The generators advance their clock by up to 2 s per event (1 s on average): start far enough back
+    // that the last event is still in the past, inside the processors' future tolerance.
+    const common = { seed, epochMs: Date.now() - Math.max(6 * 3600_000, options.events * 1100), idPrefix: `soak${seed}`, malformed: options.malformed ?? 0.05 };
+    const source = sourceFor(options.profile ?? 'default', common, options.hotFraction ?? 0.2);
     // Every other malformed event skips the API and goes straight onto the stream.
     let malformedToggle = false;
     const direct: SendItem[] = [];
@@ -164,6 +188,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       ...(options.returnInputs ? { inputs } : {}),
       stateDir,
       seconds: { send: sendSeconds, drain: drainSeconds, total: (Date.now() - t0) / 1000 },
+      memory: { peakRssMiBPerLifetime: peakRss.map(mebibytes), maxRssMiB: mebibytes(process.resourceUsage().maxRSS * 1024) },
       faults: {
         failedInvocations: failedInvocations.reduce((a, b) => a + b, 0),
         throttled: throttled.reduce((a, b) => a + b.throttled, 0),
@@ -171,9 +196,24 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       },
     };
   } finally {
+    clearInterval(rssTimer);
     await local?.stop().catch(() => {});
     if (!options.keepState && !options.stateDir) rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+function mebibytes(bytes: number): number {
+  return Math.round(bytes / 1024 / 1024);
+}
+
+function sourceFor(profile: SoakProfile, common: Parameters<typeof hotKeySource>[0], hotFraction: number): () => SendItem {
+  const mixed = () => eventSource({ families: FAMILIES.map((f) => f.name), ...common });
+  if (profile === 'default') return mixed() as () => SendItem;
+  if (profile === 'hot-keys') return hotKeySource(common);
+  const everyFamily = mixed();
+  const hot = hotKeySource(common);
+  const pick = new Prng(common.seed ^ 0x6d1c);
+  return () => (pick.chance(hotFraction) ? hot() : everyFamily()!);
 }
 
 /**
@@ -188,7 +228,7 @@ export function sharedTutoringItemBound(shards: number): number {
 
 function itemSizes(items: Parameters<typeof largestItem>[0], profile: SoakProfile, shards: number): SoakResult['sizes'] {
   const largest = largestItem(items);
-  if (profile !== 'hot-keys') return { ...(largest ? { largest } : {}), itemLimit: DYNAMODB_ITEM_LIMIT_BYTES };
+  if (!HOT_PROFILES.includes(profile)) return { ...(largest ? { largest } : {}), itemLimit: DYNAMODB_ITEM_LIMIT_BYTES };
   const subject = items.find((i) => i.pk?.S === `tutoring#subject#${HOT_SUBJECT}` && i.sk?.S === 'aggregate');
   const shared = subject ? { pk: subject.pk!.S!, sk: subject.sk!.S!, bytes: itemSize(subject), bound: sharedTutoringItemBound(shards) } : undefined;
   return { ...(largest ? { largest } : {}), ...(shared ? { shared } : {}), itemLimit: DYNAMODB_ITEM_LIMIT_BYTES };
