@@ -16,8 +16,8 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda'
 import { startAlertSink } from '../local/alert-sink.js';
 import { createTable, startDynamo } from '../local/engines/dynamodb.js';
 import { dynamoClient } from '../local/aws.js';
-import { batches, lambdaContext, toRecords } from '../scripts/bench/kinesis-events.js';
-import { createGenerator, FAMILIES } from '../scripts/generators/families.js';
+import { batches, lambdaContext, toRecords } from '../tools/bench/kinesis-events.js';
+import { createGenerator, FAMILIES } from '../tools/generators/families.js';
 import type { FamilyUnits, MeasuredUnits } from './model.js';
 
 type Handler = (event: KinesisStreamEvent, context: unknown) => Promise<KinesisStreamBatchResponse | void>;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Testing } from 'cdktf';
 import { describe, expect, it } from 'vitest';
-import { FAMILIES } from '../scripts/generators/families.js';
+import { FAMILIES } from '../tools/generators/families.js';
 import { addFamilies } from '../modules/app.js';
 import { ENVIRONMENTS } from '../modules/environments.js';
 import { PipelineStack } from '../modules/pipeline-stack.js';

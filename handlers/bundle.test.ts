@@ -12,8 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { FAMILIES } from './families.js';
 import type { FamilyDefinition } from './runtime/family.js';
-import { useHarness } from './testing/harness.js';
-import { kinesisEvent, records } from './testing/kinesis.js';
+import { useHarness } from '../test/support/harness.js';
+import { kinesisEvent, records } from '../test/support/kinesis.js';
 import { tutoring } from './tutoring/family.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -119,7 +119,7 @@ describe.each(ENVIRONMENT_NAMES)('finding 1 (%s): alerts reach the encrypted top
   });
 
   it('the alerts topic policy lets exactly the alert rules publish (aws:SourceArn, which EventBridge supplies to SNS)', () => {
-    const [topicId, topic] = alertTopic();
+    const [topicId] = alertTopic();
     const [, policy] = one(t(), 'aws_sns_topic_policy', (b) => b.arn === ref('aws_sns_topic', topicId, 'arn'));
     expect(statementsOf(t(), policy.policy).find((s) => s.effect === 'Allow')).toMatchObject({
       principals: [{ type: 'Service', identifiers: ['events.amazonaws.com'] }],

@@ -10,15 +10,15 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { coldStart } from './bench/coldstart.js';
-import { endToEnd } from './bench/e2e.js';
-import { ingest } from './bench/ingest.js';
-import { kinesisProbe } from './bench/kinesis-probe.js';
-import { latencyAtLoad, batchTimings } from './bench/latency.js';
-import { deploymentFor, loadStartLocal, quietOptions, type LocalHandle, type LocalOptions } from './bench/local.js';
-import { processorCapacity, processorCpu, processorEfficiency } from './bench/processor.js';
-import { machine, markdownTable, notAvailable, type PartResult, type Row } from './bench/report.js';
-import { synth } from './bench/synth.js';
+import { coldStart } from '../tools/bench/coldstart.js';
+import { endToEnd } from '../tools/bench/e2e.js';
+import { ingest } from '../tools/bench/ingest.js';
+import { kinesisProbe } from '../tools/bench/kinesis-probe.js';
+import { latencyAtLoad, batchTimings } from '../tools/bench/latency.js';
+import { deploymentFor, loadStartLocal, quietOptions, type LocalHandle, type LocalOptions } from '../tools/bench/local.js';
+import { processorCapacity, processorCpu, processorEfficiency } from '../tools/bench/processor.js';
+import { machine, markdownTable, notAvailable, type PartResult, type Row } from '../tools/bench/report.js';
+import { synth } from '../tools/bench/synth.js';
 
 const { values } = parseArgs({
   options: {

@@ -11,7 +11,7 @@ import { measureDynamoUnits } from '../cost/measure-dynamodb.js';
 import type { MeasuredUnits } from '../cost/model.js';
 import { costReport, detail } from '../cost/report.js';
 import { ENVIRONMENT_NAMES, ENVIRONMENTS, type EnvironmentName } from '../modules/environments.js';
-import { FAMILIES } from './generators/families.js';
+import { FAMILIES } from '../tools/generators/families.js';
 
 const MEASURED = resolve(import.meta.dirname, '../cost/measured.json');
 

@@ -26,18 +26,10 @@ import type { FamilyDeployment } from '../modules/deployment.js';
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../modules/environments.js';
 import { failureBucketPrefix } from '../modules/failure-destination.js';
 import { formatRedriveReport, redrive, type RedriveOptions, type RedriveReport } from '../ops/redrive/redrive.js';
+import { parseSince } from '../ops/redrive/since.js';
 import { findFailureBucket, localFailureStore, s3FailureStore, type FailureStore } from '../ops/redrive/store.js';
 
 const USAGE = 'usage: npm run redrive -- --env <local|dev|staging|prod> --family <name|all> [--dry-run] [--since <ISO time | 30m | 6h | 7d>] [--bucket <name>] [--port 4010] [--state .local] [--verbose]';
-
-export function parseSince(text: string | undefined, now = Date.now()): Date | undefined {
-  if (text === undefined) return undefined;
-  const relative = /^(\d+)([mhd])$/.exec(text);
-  if (relative) return new Date(now - Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd']);
-  const at = Date.parse(text);
-  if (!Number.isFinite(at)) throw new Error(`--since ${text}: not an ISO time nor a duration like 30m, 6h, 7d`);
-  return new Date(at);
-}
 
 /** What the processor's sandbox needs on top of the function's own environment. */
 function awsPassThrough(): Record<string, string> {

@@ -3,7 +3,7 @@
  * plans them (no changes expected), destroys them, and prints a table
  * (tools/rehearsal/rehearse.ts). Default: dev and prod, into one account.
  */
-import { buildHandlers } from './build.js';
+import { buildHandlers } from '../tools/build/bundles.js';
 import { formatRehearsal, rehearsalUnavailable, rehearse } from '../tools/rehearsal/rehearse.js';
 
 const unavailable = rehearsalUnavailable();

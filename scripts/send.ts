@@ -6,9 +6,9 @@
  */
 import { parseArgs } from 'node:util';
 import { FAMILIES } from '../handlers/families.js';
-import { eventSource } from './generators/source.js';
-import { Sender } from './generators/sender.js';
-import { fmt } from './generators/stats.js';
+import { eventSource } from '../tools/generators/source.js';
+import { Sender } from '../tools/generators/sender.js';
+import { fmt } from '../tools/generators/stats.js';
 
 const { values } = parseArgs({
   options: {

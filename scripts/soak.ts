@@ -7,8 +7,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatChecks } from './soak/reconcile.js';
-import { runSoak, type SoakProfile } from './soak/run.js';
+import { formatChecks } from '../tools/soak/reconcile.js';
+import { runSoak, type SoakProfile } from '../tools/soak/run.js';
 
 const { values } = parseArgs({
   options: {

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { join, relative } from 'node:path';
 import { FAMILIES } from '../handlers/families.js';
-import { buildHandlers } from './build.js';
+import { buildHandlers } from '../tools/build/bundles.js';
 import { REPO_ROOT, startLocal, type LocalPipeline } from '../local/index.js';
 
 const { values } = parseArgs({

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { App } from 'cdktf';
 import { buildApp } from '../modules/app.js';
-import { buildHandlers } from './build.js';
+import { buildHandlers } from '../tools/build/bundles.js';
 
 process.env.CHECKPOINT_DISABLE ??= '1';
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { failureObjectKey, localMappingUuid, payloadRecords, readFailureRecords, removeFailureObject, writeFailureObject, type FailureObject } from '../local/failure-store.js';
-import { parseSince } from '../scripts/redrive.js';
+import { parseSince } from '../ops/redrive/since.js';
 
 const body = (seq: string): FailureObject => ({
   requestContext: { requestId: 'r', functionArn: 'arn:aws:lambda:eu-west-1:000000000000:function:f', condition: 'RetryAttemptsExhausted', approximateInvokeCount: 4 },

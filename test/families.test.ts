@@ -6,15 +6,15 @@
  * entry builds nothing and no shipped code or script imports it.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as z from 'zod/mini';
 import { describe, expect, it } from 'vitest';
 import { FAMILIES, UnknownFamilyError, familyByName, processorEntry } from '../handlers/families.js';
 import { defineFamily, type FamilyDefinition } from '../handlers/runtime/family.js';
 import { entityId, eventId, isoTimestamp } from '../handlers/runtime/fields.js';
-import { DerivedGenerator } from '../scripts/generators/derived.js';
-import type { Body } from '../scripts/generators/generator.js';
+import { DerivedGenerator } from '../tools/generators/derived.js';
+import type { Body } from '../tools/generators/generator.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const handlersDir = join(repoRoot, 'handlers');
@@ -115,5 +115,21 @@ describe('the layout around the list', () => {
       .flatMap(sourceFiles)
       .filter((f) => !f.endsWith('.test.ts') && importsOf(f).some((s) => /(^|\/)main\.js$/.test(s)));
     expect(importers).toEqual([]);
+  });
+
+  it('shipped code imports no test support, tool or script; scripts/ holds command-line entry points only', () => {
+    const resolved = (file: string) =>
+      importsOf(file)
+        .filter((s) => s.startsWith('.'))
+        .map((s) => relative(repoRoot, join(repoRoot, dirname(file), s)));
+    const shipped = ['handlers', 'modules', 'local'].flatMap(sourceFiles).filter((f) => !f.endsWith('.test.ts'));
+    const reaching = shipped.flatMap((f) => resolved(f).filter((t) => /^(tools|test|scripts)\//.test(t)).map((t) => `${f} → ${t}`));
+    expect(reaching).toEqual([]);
+    const everything = ['handlers', 'modules', 'local', 'tools', 'test', 'ops', 'cost', 'scripts'].flatMap(sourceFiles);
+    expect(everything.flatMap((f) => resolved(f).filter((t) => t.startsWith('scripts/')).map((t) => `${f} → ${t}`))).toEqual([]);
+    const entryPoints = readdirSync(join(repoRoot, 'scripts'), { withFileTypes: true });
+    expect(entryPoints.filter((e) => !e.isFile()).map((e) => e.name)).toEqual([]);
+    const exporting = entryPoints.filter((e) => /^export\s/m.test(readFileSync(join(repoRoot, 'scripts', e.name), 'utf8'))).map((e) => e.name);
+    expect(exporting).toEqual([]);
   });
 });

@@ -6,8 +6,8 @@
  * Through the real user_activity processor, dynalite and the alert sink.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { useHarness } from '../handlers/testing/harness.js';
-import { kinesisEvent, rawJson, records } from '../handlers/testing/kinesis.js';
+import { useHarness } from './support/harness.js';
+import { kinesisEvent, rawJson, records } from './support/kinesis.js';
 import { userActivity } from '../handlers/user_activity/family.js';
 import { handler } from '../handlers/user_activity/handler.js';
 

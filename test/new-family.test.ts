@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAMILIES } from '../handlers/families.js';
-import { ScaffoldError, scaffoldFamily } from '../scripts/new-family.js';
+import { ScaffoldError, scaffoldFamily } from '../tools/scaffold/new-family.js';
 
 const run = promisify(execFile);
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));

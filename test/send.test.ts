@@ -1,10 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAMILIES, MixedGenerator, createGenerator, familyByName, malform } from '../scripts/generators/families.js';
-import { Prng } from '../scripts/generators/prng.js';
-import { Sender, type LogEntry } from '../scripts/generators/sender.js';
-import { eventSource } from '../scripts/generators/source.js';
+import { FAMILIES, MixedGenerator, createGenerator, familyByName, malform } from '../tools/generators/families.js';
+import { Prng } from '../tools/generators/prng.js';
+import { Sender, type LogEntry } from '../tools/generators/sender.js';
+import { eventSource } from '../tools/generators/source.js';
 
 const options = { seed: 7, epochMs: Date.parse('2026-11-01T00:00:00Z'), idPrefix: 't' };
 

@@ -9,8 +9,8 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { reconcile, type ReconcileInput } from '../scripts/soak/reconcile.js';
-import { runSoak, type SoakResult } from '../scripts/soak/run.js';
+import { reconcile, type ReconcileInput } from '../tools/soak/reconcile.js';
+import { runSoak, type SoakResult } from '../tools/soak/run.js';
 
 describe('soak with faults', () => {
   let result: SoakResult;

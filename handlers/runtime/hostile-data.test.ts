@@ -4,8 +4,8 @@
  * item size limits), a real PutEvents endpoint; faults only at the HTTP level.
  */
 import { describe, expect, it } from 'vitest';
-import { alertDetails, useHarness } from '../testing/harness.js';
-import { envelope, kinesisEvent, rawJson, records, sequenceNumber } from '../testing/kinesis.js';
+import { alertDetails, useHarness } from '../../test/support/harness.js';
+import { envelope, kinesisEvent, rawJson, records, sequenceNumber } from '../../test/support/kinesis.js';
 import { tutoring } from '../tutoring/family.js';
 import { handler as tutoringHandler } from '../tutoring/handler.js';
 import { userActivity } from '../user_activity/family.js';

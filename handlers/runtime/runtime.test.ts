@@ -5,8 +5,8 @@
  * entries): nothing in the processor is mocked.
  */
 import { describe, expect, it } from 'vitest';
-import { alertDetails, effects, useHarness } from '../testing/harness.js';
-import { kinesisEvent, rawJson, records, sequenceNumber, envelope } from '../testing/kinesis.js';
+import { alertDetails, effects, useHarness } from '../../test/support/harness.js';
+import { kinesisEvent, rawJson, records, sequenceNumber, envelope } from '../../test/support/kinesis.js';
 import { tutoring } from '../tutoring/family.js';
 import { handler as tutoringHandler, route as tutoringRoute } from '../tutoring/handler.js';
 import { userActivity } from '../user_activity/family.js';

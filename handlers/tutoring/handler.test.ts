@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { alertDetails, useHarness } from '../testing/harness.js';
-import { kinesisEvent, records } from '../testing/kinesis.js';
+import { alertDetails, useHarness } from '../../test/support/harness.js';
+import { kinesisEvent, records } from '../../test/support/kinesis.js';
 import { tutoring } from './family.js';
 import { handler, route } from './handler.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { useHarness } from '../testing/harness.js';
-import { kinesisEvent, records } from '../testing/kinesis.js';
+import { useHarness } from '../../test/support/harness.js';
+import { kinesisEvent, records } from '../../test/support/kinesis.js';
 import { userActivity } from './family.js';
 import { handler } from './handler.js';
 

@@ -12,7 +12,7 @@
  *   one order (two batches in the failure destination).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DYNAMODB_ITEM_LIMIT_BYTES, itemSize, largestItem } from '../../scripts/soak/item-size.js';
+import { DYNAMODB_ITEM_LIMIT_BYTES, itemSize, largestItem } from '../../tools/soak/item-size.js';
 import { acceptBatch, envelope, failedRecords, getItem, malformedSink, putDirect, rawItems, settled, startHostile, sinkId, type Hostile, type Written } from './pipeline.js';
 
 // Per-lane fences came to about 117 bytes each (3,902 of them made a 456 KB subject): 4,500 keys pass 400 KB.

@@ -13,7 +13,7 @@ import { scanTable } from '../../local/aws.js';
 import { payloadRecords, readFailureRecords } from '../../local/failure-store.js';
 import { startLocal, type LocalPipeline, type StartLocalOptions } from '../../local/index.js';
 import type { PipelineDeployment } from '../../modules/deployment.js';
-import { plain } from '../../scripts/soak/reconcile.js';
+import { plain } from '../../tools/soak/reconcile.js';
 import { eventually, fastWindows, post, tempStateDir } from '../local/helpers.js';
 
 export { eventually, post };

@@ -4,7 +4,7 @@
  * streams, as a buggy producer would), one restart of local mode in the middle,
  * quiescence, then reconciliation from the sender's own log. The `hot-keys`
  * profile sends tutoring sessions of N distinct students on one subject
- * instead (scripts/soak/hot-keys.ts), with the same faults and restart; the
+ * instead (tools/soak/hot-keys.ts), with the same faults and restart; the
  * `mixed` profile interleaves the two.
  */
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -28,7 +28,7 @@ export function leanSdk(): Plugin {
       const leftOut = new RegExp(`^(${Object.keys(LEFT_OUT).map((k) => k.replace(/[/.]/g, '\\$&')).join('|')})$`);
       build.onResolve({ filter: leftOut }, (args) => ({ path: args.path, namespace: 'left-out' }));
       build.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
-        contents: `throw new Error(${JSON.stringify(`${args.path} is not in this processor bundle: ${LEFT_OUT[args.path]} (scripts/build/lean-sdk.ts)`)});`,
+        contents: `throw new Error(${JSON.stringify(`${args.path} is not in this processor bundle: ${LEFT_OUT[args.path]} (tools/build/lean-sdk.ts)`)});`,
         loader: 'js',
       }));
 

@@ -4,7 +4,7 @@
  * against the in-process memory store, warmed and then invoked on batches of
  * 1,000 records of one shard. Prints nothing; the parent reads the profile.
  *
- *   node --import tsx --cpu-prof --cpu-prof-dir <dir> scripts/bench/processor-profile.ts <family> [invocations]
+ *   node --import tsx --cpu-prof --cpu-prof-dir <dir> tools/bench/processor-profile.ts <family> [invocations]
  */
 import { startAlertSink } from '../../local/alert-sink.js';
 import { createGenerator, familyByName } from '../generators/families.js';

@@ -6,7 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { scanTable } from '../../local/aws.js';
 import { createTable, startDynamo } from '../../local/engines/dynamodb.js';
-import { fromAttributeMap, type Item } from '../runtime/attributes.js';
+import { fromAttributeMap, type Item } from '../../handlers/runtime/attributes.js';
 
 export const TEST_REGION = 'us-east-1';
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };

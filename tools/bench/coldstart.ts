@@ -1,6 +1,6 @@
 /**
  * Part 5: bundle size and import time in a fresh Node process, ours
- * (`npm run build`: minified, `zod/mini`, scripts/build/lean-sdk.ts) next to
+ * (`npm run build`: minified, `zod/mini`, tools/build/lean-sdk.ts) next to
  * the bundle a competent user would build from the same handler:
  * - baseline: esbuild `--bundle --minify` (same platform, format and target as
  *   ours), the full `zod`, the SDK's default clients with their whole
@@ -91,7 +91,7 @@ const top = (metafile: Metafile, n: number) =>
 
 export async function coldStart(options: { runs?: number } = {}): Promise<PartResult> {
   const runs = options.runs ?? 11;
-  const { buildHandlers } = await import('../build.js');
+  const { buildHandlers } = await import('../build/bundles.js');
   // Inside the repository, so that the SDK-external variant resolves @aws-sdk/* from its node_modules.
   const tmp = join(root, 'bench/tmp');
   const ours = await buildHandlers({ outdir: join(tmp, 'handlers'), metafile: true });

@@ -1,5 +1,5 @@
 /**
- * What scripts/build/lean-sdk.ts leaves out of the processor bundles, and what
+ * What tools/build/lean-sdk.ts leaves out of the processor bundles, and what
  * a bundle does when it would need it: the default credential chain is gone
  * (credentials come from the environment, as Lambda provides them), and event
  * streams fail loudly if anything ever reached them.
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Metafile } from 'esbuild';
-import { buildHandlers } from '../build.js';
+import { buildHandlers } from './bundles.js';
 import { defaultProvider } from './lambda-credentials.js';
 
 let dir: string;

@@ -1,7 +1,7 @@
 /**
  * The credential provider the processor bundles carry instead of the SDK's
  * default chain (`@aws-sdk/credential-provider-node`, swapped in by
- * scripts/build/lean-sdk.ts).
+ * tools/build/lean-sdk.ts).
  *
  * In Lambda the execution role's credentials arrive as AWS_ACCESS_KEY_ID,
  * AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN ("Defined runtime environment
@@ -26,7 +26,7 @@ export const defaultProvider =
     } catch {
       throw new CredentialsProviderError(
         'No credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: this processor bundle only reads credentials from the environment, ' +
-          'as Lambda provides them (the default credential chain is left out of it, scripts/build/lean-sdk.ts)',
+          'as Lambda provides them (the default credential chain is left out of it, tools/build/lean-sdk.ts)',
         { tryNextLink: false, ...(init.logger ? { logger: init.logger } : {}) },
       );
     }

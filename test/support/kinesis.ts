@@ -4,7 +4,7 @@
  * templates write them. Test-only.
  */
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import type { FamilyDefinition } from '../runtime/family.js';
+import type { FamilyDefinition } from '../../handlers/runtime/family.js';
 
 export const SHARD = 'shardId-000000000000';
 const BASE = 49_650_000_000_000_000_000_000_000_000_000_000_000_000_000_000n;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startAlertSink, type AlertSink } from '../../local/alert-sink.js';
 import { comparable, startDynalite, TEST_REGION, type Dynalite } from './dynalite.js';
 import { startCountingProxy, type CountingProxy } from './http-proxy.js';
-import type { Item } from '../runtime/attributes.js';
+import type { Item } from '../../handlers/runtime/attributes.js';
 
 /**
  * One harness for the calling test file: started before its tests, closed

@@ -89,7 +89,7 @@ function naiveHandler(client: DynamoDBClient, sink: AlertSink, table: string) {
 
 /** The bundles `npm run build` makes, built afresh into bench/tmp so that the figures are of this checkout. */
 async function ourBundles(): Promise<Map<string, string>> {
-  const { buildHandlers } = await import('../build.js');
+  const { buildHandlers } = await import('../build/bundles.js');
   const reports = await buildHandlers({ outdir: join(root, 'bench/tmp/handlers') });
   return new Map(reports.map((r) => [r.family, join(root, r.file)]));
 }
@@ -198,7 +198,7 @@ export function summarizeProfile(profile: CpuProfile, n = 8): { byPackage: strin
 function profileFamily(family: string): { byPackage: string[]; byFunction: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'ef-profile-'));
   try {
-    execFileSync(process.execPath, ['--import', 'tsx', '--cpu-prof', '--cpu-prof-dir', dir, join(root, 'scripts/bench/processor-profile.ts'), family, '4'], {
+    execFileSync(process.execPath, ['--import', 'tsx', '--cpu-prof', '--cpu-prof-dir', dir, join(root, 'tools/bench/processor-profile.ts'), family, '4'], {
       cwd: root,
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       stdio: ['ignore', 'ignore', 'inherit'],
