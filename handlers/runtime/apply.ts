@@ -7,9 +7,10 @@ import { toAlert, type Decoded } from './records.js';
 import { padSequence } from './sequence.js';
 import type { ShardRange } from './shards.js';
 import { keyId, type Key } from './store.js';
-import type { Effect, State } from './types.js';
+import type { KeyedEffect } from './effect.js';
+import type { State } from './types.js';
 
-/** The runtime's own attributes on every item it writes; reducers never see them. */
+/** The runtime's own attributes on every item it writes; effects never see them. */
 const SYSTEM = new Set(['pk', 'sk', 'v', 'updated_at', 'hw', 'outbox']);
 const isSystem = (name: string) => SYSTEM.has(name);
 
@@ -39,7 +40,7 @@ interface OutboxEntry {
   at: number;
 }
 
-export type Entry = { d: Decoded; effect: Effect; effectIndex: number };
+export type Entry = { d: Decoded; effect: KeyedEffect; effectIndex: number };
 export interface ItemGroup {
   key: Key;
   entries: Entry[];

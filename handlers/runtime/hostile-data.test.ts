@@ -15,6 +15,7 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { toAttributeMap } from './attributes.js';
 import { PoisonRecordError } from './errors.js';
 import { createProcessor } from './processor.js';
+import { effect } from './effect.js';
 
 const h = useHarness();
 
@@ -80,15 +81,11 @@ describe('bounded items', () => {
   });
 
   it('an item that would outgrow 400 KB is never written: the record responsible goes to the malformed sink, its neighbours are applied', async () => {
-    // A test-only reducer that appends 150 KB per event to one item.
+    // A test-only effect that appends 150 KB per event to one item.
     const growing = createProcessor(userActivity, (event) => [
-      {
-        pk: `user_activity#user#${event.user_id}`,
-        sk: 'blob',
-        apply(state) {
-          state.blob = `${(state.blob as string | undefined) ?? ''}${'x'.repeat(150_000)}`;
-        },
-      },
+      effect<{ blob: string }>({ entity: 'user', id: event.user_id, sort: 'blob' }, (s) => {
+        s.blob = `${s.blob ?? ''}${'x'.repeat(150_000)}`;
+      }),
     ]);
     const res = await growing.handler(kinesisEvent(records(userActivity, [good('big'), good('big'), good('other'), good('big')])));
     expect(failures(res)).toEqual([]);
@@ -130,18 +127,14 @@ describe('poison records never take their neighbours down', () => {
     expect((await malformed('user_activity')).map((i) => [i.reason, i.sequence_number])).toEqual([['write_rejected', sequenceNumber(2)]]);
   });
 
-  it('an effect key over DynamoDB\'s limit, a number DynamoDB cannot store and a reducer\'s PoisonRecordError each send only their record to the malformed sink', async () => {
+  it('an effect key over DynamoDB\'s limit, a number DynamoDB cannot store and an effect\'s PoisonRecordError each send only their record to the malformed sink', async () => {
     const picky = createProcessor(userActivity, (event) => [
-      {
-        // A reducer keyed by something unbounded: DynamoDB refuses partition keys over 2,048 bytes.
-        pk: event.user_id === 'long' ? `user_activity#user#${'é'.repeat(1_100)}` : `user_activity#user#${event.user_id}`,
-        sk: 'profile',
-        apply(state) {
-          if (event.user_id === 'huge') state.score = Number.POSITIVE_INFINITY;
-          if (event.user_id === 'refused') throw new PoisonRecordError('value_out_of_range', 'this reducer refuses it');
-          state.total = ((state.total as number | undefined) ?? 0) + 1;
-        },
-      },
+      // An effect keyed by something unbounded: DynamoDB refuses partition keys over 2,048 bytes.
+      effect<{ score: number; total: number }>({ entity: 'user', id: event.user_id === 'long' ? 'é'.repeat(1_100) : event.user_id, sort: 'profile' }, (s) => {
+        if (event.user_id === 'huge') s.score = Number.POSITIVE_INFINITY;
+        if (event.user_id === 'refused') throw new PoisonRecordError('value_out_of_range', 'this effect refuses it');
+        s.total = (s.total ?? 0) + 1;
+      }),
     ]);
     const res = await picky.handler(kinesisEvent(records(userActivity, [good('u-0'), good('long'), good('huge'), good('refused'), good('u-0')])));
     expect(failures(res)).toEqual([]);
@@ -177,14 +170,10 @@ describe('claims only with effects', () => {
   it('a crash before the effects are written leaves no claim, so the replayed event is applied', async () => {
     let crash = true;
     const flaky = createProcessor(userActivity, (event) => [
-      {
-        pk: `user_activity#user#${event.user_id}`,
-        sk: 'profile',
-        apply(state) {
-          if (crash) throw new TypeError('a bug');
-          state.total = ((state.total as number | undefined) ?? 0) + 1;
-        },
-      },
+      effect<{ total: number }>({ entity: 'user', id: event.user_id, sort: 'profile' }, (s) => {
+        if (crash) throw new TypeError('a bug');
+        s.total = (s.total ?? 0) + 1;
+      }),
     ]);
     const body = { ...good('u-1'), event_id: 'evt-crash' };
     await expect(flaky.handler(kinesisEvent(records(userActivity, [body])))).rejects.toThrow(TypeError);

@@ -1,5 +1,6 @@
 export { createProcessor, type ProcessorOptions, type Route } from './processor.js';
-export type { Alert, AlertDraft, Effect, RecordContext, Severity, State } from './types.js';
+export { effect, ItemKeyError, type Apply, type Effect, type ItemKey } from './effect.js';
+export type { Alert, AlertDraft, RecordContext, Severity, State } from './types.js';
 export { numberFromEnv } from './config.js';
 export * from './time.js';
 export { dict, own, setOwn, tally, type Dict } from './maps.js';

@@ -1,6 +1,6 @@
 import type { Key } from './store.js';
 
-/** Where the runtime keeps its own items for a family, next to the items its reducers update. */
+/** Where the runtime keeps its own items for a family, next to the items its effects update. */
 export function runtimeKeys(familyName: string) {
   return {
     /** One shard's alert cursor: how far its alerts are known to be out. */

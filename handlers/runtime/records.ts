@@ -7,7 +7,8 @@ import type { FamilyDefinition, FamilyEvent } from './family.js';
 import { keyProblem } from './item-size.js';
 import type { RuntimeKeys } from './keys.js';
 import { padSequence, shardIdOf } from './sequence.js';
-import type { Alert, AlertDraft, Effect, RecordContext } from './types.js';
+import { keyed, type Effect, type KeyedEffect } from './effect.js';
+import type { Alert, AlertDraft, RecordContext } from './types.js';
 
 export type Route<F extends FamilyDefinition> = (event: FamilyEvent<F>, context: RecordContext) => Effect[];
 
@@ -20,7 +21,7 @@ interface BaseRecord {
   /** Padded, so string order is numeric order. */
   seq: string;
   context: RecordContext;
-  effects: Effect[];
+  effects: KeyedEffect[];
 }
 export interface ValidRecord extends BaseRecord {
   kind: 'valid';
@@ -82,9 +83,9 @@ export function recordDecoder<F extends FamilyDefinition>(family: F, route: Rout
     if (!result.ok) return malformed(result.reason, result.issues);
     if (poisoned) return malformed(poisoned.reason, poisoned.issues, poisoned);
     const key = result.envelope.key ?? null;
-    let effects: Effect[];
+    let effects: KeyedEffect[];
     try {
-      effects = route(result.event, context);
+      effects = route(result.event, context).map((e) => keyed(family.name, e));
     } catch (error) {
       if (error instanceof PoisonRecordError) return malformed(error.reason, error.message);
       throw error;
@@ -108,7 +109,7 @@ function malformedEffect(
   reason: string,
   issues: string | undefined,
   mark: PoisonMark | undefined,
-): Effect {
+): KeyedEffect {
   const recordKey = keys.malformedKey(shardId, seq);
   return {
     ...recordKey,
@@ -153,7 +154,7 @@ export function poisonMark(error: unknown): PoisonMark {
   return { reason: 'write_rejected', issues: describeError(error) };
 }
 
-/** The full alert for a reducer's draft; its id is deterministic so that a resend can be recognised. */
+/** The full alert for an effect's draft; its id is deterministic so that a resend can be recognised. */
 export function toAlert(familyName: string, draft: AlertDraft, d: Decoded, effectIndex: number, n: number): Alert {
   return {
     alert_id: `${familyName}:${d.shardId}:${d.record.kinesis.sequenceNumber}:${effectIndex}:${n}`,

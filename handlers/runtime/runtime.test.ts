@@ -14,6 +14,7 @@ import { handler as userActivityHandler } from '../user_activity/handler.js';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { toAttributeMap } from './attributes.js';
 import { createProcessor } from './processor.js';
+import { effect, ItemKeyError } from './effect.js';
 
 const h = useHarness();
 
@@ -324,15 +325,21 @@ describe('dependency failures and crashes', () => {
 
   it('a programming error makes the invocation throw, with nothing written', async () => {
     const broken = createProcessor(userActivity, (event) => [
-      {
-        pk: `user_activity#user#${event.user_id}`,
-        sk: 'profile',
-        apply(state) {
-          (state.counts as unknown as { nope: () => void }).nope();
-        },
-      },
+      effect<{ counts: { nope: () => void } }>({ entity: 'user', id: event.user_id, sort: 'profile' }, (s) => s.counts!.nope()),
     ]);
     await expect(broken.handler(kinesisEvent(records(userActivity, [{ user_id: 'u', action: 'a' }])))).rejects.toThrow(TypeError);
     expect(await h().scan()).toEqual([]);
+  });
+
+  it('keys every item inside the family: an effect cannot name another family\'s item nor the runtime\'s own', async () => {
+    const counted = (entity: string, id: string) =>
+      createProcessor(userActivity, () => [effect<{ n: number }>({ entity, id, sort: 'x' }, (s) => void (s.n = (s.n ?? 0) + 1))]);
+    // What would be another family's key is only an id within this one.
+    expect(failures(await counted('order', 'o-1').handler(kinesisEvent(records(userActivity, [{ user_id: 'u', action: 'a' }]))))).toEqual([]);
+    expect((await h().scan()).map((i) => i.pk)).toEqual(['user_activity#order#o-1']);
+    for (const entity of ['claim', 'cursor', 'malformed', 'orders#order', '', 'Order']) {
+      await expect(counted(entity, 'x').handler(kinesisEvent(records(userActivity, [{ user_id: 'u', action: 'a' }], 2))), entity).rejects.toThrow(ItemKeyError);
+    }
+    expect((await h().scan()).map((i) => i.pk)).toEqual(['user_activity#order#o-1']);
   });
 });

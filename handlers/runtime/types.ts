@@ -3,7 +3,7 @@ import type { Json } from './attributes.js';
 
 export type Severity = 'info' | 'warning' | 'critical';
 
-/** What a reducer raises; the runtime adds ids, family, time and the source record. */
+/** What an effect raises; the runtime adds ids, family, time and the source record. */
 export interface AlertDraft {
   alert_type: string;
   severity: Severity;
@@ -32,26 +32,14 @@ export interface RecordContext {
   eventTime: number;
   /**
    * Epoch ms the record arrived in the stream: the same on every delivery, so
-   * reducers may use it (never the clock) for expiry times, which must not lie in the past.
+   * effects may use it (never the clock) for expiry times, which must not lie in the past.
    */
   arrivalTime: number;
   envelope?: Envelope;
 }
 
 /**
- * Reducer state: an item's attributes without the runtime's own (pk, sk, version, fences, outboxes).
+ * An effect's view of its item: the attributes without the runtime's own (pk, sk, version, fences, outboxes).
  * Maps read from the table have no prototype, so user data used as a key (`constructor`) finds nothing inherited.
  */
 export type State = Record<string, Json | undefined>;
-
-/**
- * One effect of one event on one item. `apply` mutates the item's state in
- * place and returns the alerts it raises. It must be deterministic (no clock,
- * no randomness): after a write conflict it is re-run on the fresher item.
- * It throws PoisonRecordError for an event it can never apply.
- */
-export interface Effect {
-  pk: string;
-  sk: string;
-  apply(state: State, context: RecordContext): AlertDraft[] | void;
-}

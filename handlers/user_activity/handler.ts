@@ -1,4 +1,4 @@
-import { createProcessor, dayKey, DAY_MS, dayIndex, dict, iso, tally, type Dict, type Effect, type State } from '../runtime/index.js';
+import { createProcessor, dayKey, DAY_MS, dayIndex, dict, effect, iso, tally, type Dict, type Effect } from '../runtime/index.js';
 import { userActivityConfig } from './config.js';
 import { userActivity, type UserActivityEvent } from './family.js';
 
@@ -21,7 +21,7 @@ interface Day extends Counts {
 }
 
 export const route = (event: UserActivityEvent, { eventTime, arrivalTime }: { eventTime: number; arrivalTime: number }) => {
-  const pk = `user_activity#user#${event.user_id}`;
+  const user = (sort: string) => ({ entity: 'user', id: event.user_id, sort });
   const at = iso(eventTime);
   const count = (s: Partial<Counts>) => {
     s.actions ??= dict();
@@ -29,36 +29,28 @@ export const route = (event: UserActivityEvent, { eventTime, arrivalTime }: { ev
     s.total = (s.total ?? 0) + 1;
   };
   const effects: Effect[] = [
-    {
-      pk,
-      sk: 'profile',
-      apply(state: State) {
-        const s = state as unknown as Partial<Profile>;
-        s.user_id = event.user_id;
-        count(s);
-        if (!s.first_seen || at < s.first_seen) s.first_seen = at;
-        // Late events never move "last seen" backwards.
-        if (!s.last_seen || at >= s.last_seen) {
-          s.last_seen = at;
-          s.last_action = event.action;
-        }
-      },
-    },
+    effect<Profile>(user('profile'), (s) => {
+      s.user_id = event.user_id;
+      count(s);
+      if (!s.first_seen || at < s.first_seen) s.first_seen = at;
+      // Late events never move "last seen" backwards.
+      if (!s.last_seen || at >= s.last_seen) {
+        s.last_seen = at;
+        s.last_action = event.action;
+      }
+    }),
   ];
   const expiresAt = Math.floor(((dayIndex(eventTime) + 1) * DAY_MS) / 1000) + userActivityConfig.dayRetentionDays * 86_400;
   // A day already past its retention when the event arrived gets no item: its TTL would lie in the past.
   if (expiresAt * 1000 > arrivalTime) {
-    effects.push({
-      pk,
-      sk: `day#${dayKey(eventTime)}`,
-      apply(state: State) {
-        const s = state as unknown as Partial<Day>;
+    effects.push(
+      effect<Day>(user(`day#${dayKey(eventTime)}`), (s) => {
         s.user_id = event.user_id;
         s.day = dayKey(eventTime);
         count(s);
         s.expiresAt = expiresAt;
-      },
-    });
+      })
+    );
   }
   return effects;
 };

@@ -35,6 +35,7 @@ import { runtimeConfig } from '../../handlers/runtime/config.js';
 import { decodeRecord, timeBoundsOf } from '../../handlers/runtime/envelope.js';
 import type { FamilyDefinition } from '../../handlers/runtime/family.js';
 import type { Route } from '../../handlers/runtime/records.js';
+import { keyed } from '../../handlers/runtime/effect.js';
 import { runtimeKeys } from '../../handlers/runtime/keys.js';
 import { padSequence, shardIdOf } from '../../handlers/runtime/sequence.js';
 import { payloadRecords, type FailureObject, type StoredFailure } from '../../local/failure-store.js';
@@ -162,7 +163,7 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
       let items: Array<{ pk: string; sk: string }> = [];
       try {
         if (decoded.ok && options.route) {
-          items = options.route(decoded.event, { ...context, eventTime: decoded.eventTime, envelope: decoded.envelope }).map(({ pk, sk }) => ({ pk, sk }));
+          items = options.route(decoded.event, { ...context, eventTime: decoded.eventTime, envelope: decoded.envelope }).map((e) => keyed(family.name, e)).map(({ pk, sk }) => ({ pk, sk }));
         }
       } catch {
         // The very records that reach the destination may be the ones the route throws on (a bug): the processor will say.

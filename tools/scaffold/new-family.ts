@@ -69,7 +69,7 @@ export function scaffoldFamily(root: string, name: string): ScaffoldResult {
   const next = [
     `Edit, in this order:`,
     `  ${rel('family.ts')}        the schema, the partition key (the entity your effects update), the example`,
-    `  ${rel('handler.ts')}       route(): the effects of one event, each on one item (keys start with "${name}#")`,
+    `  ${rel('handler.ts')}       route(): the effects of one event, each on one item (effect(): the runtime keys it "${name}#<entity>#<id>")`,
     `  ${rel('handler.test.ts')}  assert what your effects do`,
     `Then:`,
     ...commands.map(([command, why]) => `  ${command.padEnd(width)}  # ${why}`),
@@ -121,24 +121,27 @@ export type ${pascal(name)}Event = z.output<typeof ${camel(name)}.schema>;
 }
 
 function handlerTemplate(name: string): string {
-  return `import { createProcessor, type State } from '../runtime/index.js';
+  return `import { createProcessor, effect } from '../runtime/index.js';
 import { ${camel(name)}, type ${pascal(name)}Event } from './family.js';
 
+interface Entity {
+  entity_id: string;
+  events: number;
+  last_kind: ${pascal(name)}Event['kind'];
+}
+
 /**
- * The effects of one event, each on one item. Keys start with "${name}#": on
- * AWS the processor's role may write no other (IAM leading keys). apply() must
- * be deterministic: after a write conflict it runs again on the fresher item.
+ * The effects of one event, each on one item. The runtime keeps the item under
+ * "${name}#<entity>#<id>", the only keys the processor's role may write (on AWS
+ * and in local mode). An effect must be deterministic: after a write conflict it
+ * runs again on the fresher item.
  */
 export const route = (event: ${pascal(name)}Event) => [
-  {
-    pk: \`${name}#entity#\${event.entity_id}\`,
-    sk: 'entity',
-    apply(state: State) {
-      state.entity_id = event.entity_id;
-      state.events = (typeof state.events === 'number' ? state.events : 0) + 1;
-      state.last_kind = event.kind;
-    },
-  },
+  effect<Entity>({ entity: 'entity', id: event.entity_id, sort: 'entity' }, (s) => {
+    s.entity_id = event.entity_id;
+    s.events = (s.events ?? 0) + 1;
+    s.last_kind = event.kind;
+  }),
 ];
 
 export const processor = createProcessor(${camel(name)}, route);

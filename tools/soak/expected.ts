@@ -3,7 +3,7 @@
  * what the table and the alert bus must hold. It re-derives each family's
  * rules from their specification (ARCHITECTURE.md 5, README's families, the processors'
  * documented semantics) over the events in stream order, without importing
- * processor code, so a bug in a reducer shows up as a difference.
+ * processor code, so a bug in an effect shows up as a difference.
  *
  * Ordering: events of one partition key are in sequence order on one shard,
  * so order-dependent rules (order transitions, latest health report, balance
