@@ -57,7 +57,7 @@ const parts: [string, string, () => Promise<PartResult>][] = [
   ['3', '3 processor efficiency', () => processorEfficiency({ events })],
   ['3b', '3b DynamoDB capacity', () => processorCapacity({ events })],
   ['1', '1 ingest', () => withLocal('1 ingest', (local) => ingest(local))],
-  ['1b', '1b kinesis-local', () => kinesisProbe({ rounds: 4, perRound: 500 })],
+  ['1b', '1b kinesis-local', () => kinesisProbe({ rounds: 8, perRound: 2_500 })],
   ['2', '2 end to end', () => withLocal('2 end to end', (local, stateDir) => endToEnd(local, stateDir, { events }))],
   [
     '2b',

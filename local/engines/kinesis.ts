@@ -33,9 +33,17 @@ export interface KinesisEngineOptions {
 
 const DATA_FILE = 'kinesis-data.json';
 const SNAPSHOT_FILE = 'kinesis-data.snapshot.json';
-const PERSIST_INTERVAL_MS = 500;
+/**
+ * How often kinesis-local rewrites its whole data file. Each write serializes
+ * every record still in the streams, so its cost grows with them: at 0.5 s the
+ * engine spent most of its CPU writing once the streams held ~20 MB (30,000
+ * records), and ingest fell from ~150 to under 10 events/s (bench part 1b).
+ * stop() waits for the next write, so a clean stop keeps everything; a kill
+ * loses at most the records of the last interval.
+ */
+export const PERSIST_INTERVAL_MS = 5_000;
 /** How long stop() waits for that write: a few intervals normally, much longer when the engine is starved of CPU. */
-const PERSIST_WAIT_MS = 10_000;
+const PERSIST_WAIT_MS = 3 * PERSIST_INTERVAL_MS + 10_000;
 
 /**
  * kinesis-local rewrites its data file in place (truncate, then write) every
