@@ -14,27 +14,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAMILIES } from '../handlers/families.js';
 import { defineFamily } from '../handlers/runtime/family.js';
 import { orders } from '../handlers/orders/family.js';
-import { addFamilies, buildApp } from './app.js';
+import { addFamilies } from './app.js';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, type EnvironmentName } from './environments.js';
 import { EventFamily } from './event-family.js';
 import { fromTfLiteral } from './iam.js';
 import { batchModel, eventModel, modelName } from './models.js';
 import { PipelineStack } from './pipeline-stack.js';
-import { keyByAlias, named, one, policyDoc, ref, resources, synthJson, type Block, type TfJson } from './synth-helpers.js';
+import { familyCases, keyByAlias, named, one, policyDoc, ref, resources, synthesizeApp, synthJson, type Block, type TfJson } from './synth-helpers.js';
 import { GATEWAY_RESPONSES, METHOD_STATUS_CODES, integrationResponses, putRecordRequestTemplate, putRecordsRequestTemplate } from './templates.js';
 
 let stacks: PipelineStack[];
-const tf = {} as Record<EnvironmentName, TfJson>;
+let tf: Record<EnvironmentName, TfJson>;
 
 beforeAll(() => {
-  stacks = buildApp(Testing.app());
-  for (const stack of stacks) tf[stack.environment.name] = synthJson(stack);
+  ({ stacks, tf } = synthesizeApp());
 });
 
 /** The environment's data key (alias `alias/event-flow-<env>`) or its notification key (`…-notifications`). */
 const apiKeyRequired = (env: EnvironmentName) => ENVIRONMENTS[env].api.authentication.type === 'api-key';
-
-const cases = ENVIRONMENT_NAMES.flatMap((env) => FAMILIES.map((family) => ({ env, family, name: `event-flow-${env}-${family.name}` })));
 
 describe('stacks', () => {
   it('has one stack per environment, named event-flow-<env>, with the provider tagging project and environment', () => {
@@ -114,7 +111,7 @@ describe('stacks', () => {
   });
 });
 
-describe.each(cases)('$name', ({ env, family, name }) => {
+describe.each(familyCases)('$name', ({ env, family, name }) => {
   const config = ENVIRONMENTS[env];
   const t = () => tf[env];
 
