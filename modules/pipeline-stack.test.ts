@@ -1,8 +1,10 @@
 /**
- * Synthesizes every environment's stack with cdktf's Testing harness and
- * asserts on the Terraform JSON: the settings, wiring, encryption and least
- * privilege that issue 2 promises, per family and per environment. The walk
- * over every IAM policy document is in modules/iam.test.ts.
+ * PipelineStack (modules/pipeline-stack.ts) as synthesized, one per
+ * environment: its name and provider, the state backend, the table, the alert
+ * and alarm wiring with their keys, the stack's outputs, and deployment(), the
+ * settings local mode runs from. What the stack's families and API synthesize
+ * is in event-family.test.ts and events-api.test.ts, the walk over every IAM
+ * policy document in iam.test.ts.
  */
 import { Testing } from 'cdktf';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -96,7 +98,7 @@ describe('stacks', () => {
   });
 });
 
-describe.each(ENVIRONMENT_NAMES)('%s API', (env) => {
+describe.each(ENVIRONMENT_NAMES)('%s stack', (env) => {
   it('deployment() hands local mode the same settings the stack synthesized', () => {
     const stack = stacks.find((s) => s.environment.name === env)!;
     const deployment = stack.deployment();
