@@ -4,6 +4,9 @@
  * stacks imports it.
  */
 import { Testing } from 'cdktf';
+import { FAMILIES } from '../handlers/families.js';
+import { buildApp } from './app.js';
+import { ENVIRONMENT_NAMES, type EnvironmentName } from './environments.js';
 import type { PipelineStack } from './pipeline-stack.js';
 
 export type Block = Record<string, any>;
@@ -19,6 +22,21 @@ export interface TfJson {
 export function synthJson(stack: PipelineStack): TfJson {
   return JSON.parse(Testing.synth(stack)) as TfJson;
 }
+
+/**
+ * The app's stacks, one per environment, and their Terraform JSON. Synthesis
+ * is slow-ish, so a test file calls this once, in its beforeAll. The handler
+ * bundles it zips come from the suite's global setup (test/global-setup.ts).
+ */
+export function synthesizeApp(): { stacks: PipelineStack[]; tf: Record<EnvironmentName, TfJson> } {
+  const stacks = buildApp(Testing.app());
+  const tf = {} as Record<EnvironmentName, TfJson>;
+  for (const stack of stacks) tf[stack.environment.name] = synthJson(stack);
+  return { stacks, tf };
+}
+
+/** Every family in every environment, with the name its resources carry, for `describe.each`. */
+export const familyCases = ENVIRONMENT_NAMES.flatMap((env) => FAMILIES.map((family) => ({ env, family, name: `event-flow-${env}-${family.name}` })));
 
 export function resources(tf: TfJson, type: string): Array<[string, Block]> {
   return Object.entries(tf.resource[type] ?? {});
