@@ -6,34 +6,31 @@
  */
 import { createHash } from 'node:crypto';
 import { ApiGatewayAccount } from '@cdktf/provider-aws/lib/api-gateway-account/index.js';
-import { ApiGatewayApiKey } from '@cdktf/provider-aws/lib/api-gateway-api-key/index.js';
 import { ApiGatewayDeployment } from '@cdktf/provider-aws/lib/api-gateway-deployment/index.js';
-import { ApiGatewayGatewayResponse } from '@cdktf/provider-aws/lib/api-gateway-gateway-response/index.js';
 import { ApiGatewayIntegration } from '@cdktf/provider-aws/lib/api-gateway-integration/index.js';
 import { ApiGatewayIntegrationResponse } from '@cdktf/provider-aws/lib/api-gateway-integration-response/index.js';
 import { ApiGatewayMethod } from '@cdktf/provider-aws/lib/api-gateway-method/index.js';
 import { ApiGatewayMethodResponse } from '@cdktf/provider-aws/lib/api-gateway-method-response/index.js';
-import { ApiGatewayMethodSettings } from '@cdktf/provider-aws/lib/api-gateway-method-settings/index.js';
 import { ApiGatewayModel } from '@cdktf/provider-aws/lib/api-gateway-model/index.js';
 import { ApiGatewayRequestValidator } from '@cdktf/provider-aws/lib/api-gateway-request-validator/index.js';
 import { ApiGatewayResource } from '@cdktf/provider-aws/lib/api-gateway-resource/index.js';
 import { ApiGatewayRestApi } from '@cdktf/provider-aws/lib/api-gateway-rest-api/index.js';
 import { ApiGatewayStage } from '@cdktf/provider-aws/lib/api-gateway-stage/index.js';
-import { ApiGatewayUsagePlan } from '@cdktf/provider-aws/lib/api-gateway-usage-plan/index.js';
-import { ApiGatewayUsagePlanKey } from '@cdktf/provider-aws/lib/api-gateway-usage-plan-key/index.js';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
-import { pagingAlarm } from './alarm.js';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
-import { Lazy, TerraformOutput, TerraformResource, dependable } from 'cdktf';
+import { Lazy, TerraformResource, dependable } from 'cdktf';
 import { Construct } from 'constructs';
+import { buildApiAlarms } from './api/alarms.js';
+import { buildClientKeys } from './api/client-keys.js';
+import { buildGatewayResponses } from './api/gateway-responses.js';
+import { buildStage } from './api/stage.js';
 import type { FamilyDefinition } from '../handlers/runtime/family.js';
 import type { ApiSettings } from './deployment.js';
 import { PROJECT, type EnvironmentConfig } from './environments.js';
 import { policyDocument, serviceRole, tfLiteral, type Statement } from './iam.js';
 import { batchModel, compatBatchModel, eventModel, modelName } from './models.js';
 import {
-  GATEWAY_RESPONSES,
   JSON_CONTENT_TYPE,
   METHOD_STATUS_CODES,
   compatPutRecordsRequestTemplate,
@@ -89,152 +86,49 @@ export class EventsApi extends Construct {
     const { environment: env, namePrefix } = props;
     this.region = env.region;
     this.partition = props.partition;
-    const origins = env.api.corsAllowOrigins;
-    if (origins.length !== 1) {
-      throw new Error(`corsAllowOrigins must hold exactly one origin or "*" (REST API responses carry one static origin), got ${origins.length}`);
-    }
-    this.allowOrigin = origins[0]!;
-    this.settings = {
-      name: `${namePrefix}-events`,
-      stageName: env.name,
-      throttlingRateLimit: env.api.throttlingRateLimit,
-      throttlingBurstLimit: env.api.throttlingBurstLimit,
-      apiKeyRequired: env.api.authentication.type === 'api-key',
-      corsAllowOrigins: origins,
-    };
+    this.allowOrigin = singleOrigin(env.api.corsAllowOrigins);
+    this.settings = apiSettings(env, namePrefix);
 
     this.restApi = new ApiGatewayRestApi(this, 'rest-api', {
       name: this.settings.name,
       description: `${PROJECT} events API (${env.name}): POST /events/<family> and /events/<family>/batch`,
       endpointConfiguration: { types: ['REGIONAL'] },
     });
-
     this.role = serviceRole(this, 'kinesis-role', `${namePrefix}-api-kinesis`, 'apigateway.amazonaws.com');
-
     this.validator = new ApiGatewayRequestValidator(this, 'body-validator', {
       restApiId: this.restApi.id,
       name: 'body',
       validateRequestBody: true,
       validateRequestParameters: false,
     });
-
     this.eventsResource = new ApiGatewayResource(this, 'events', {
       restApiId: this.restApi.id,
       parentId: this.restApi.rootResourceId,
       pathPart: 'events',
     });
-
-    this.deployment = new ApiGatewayDeployment(this, 'deployment', {
-      restApiId: this.restApi.id,
-      description: 'Managed by cdktf; redeployed whenever a route, template, model, validator or response changes.',
-      triggers: {
-        redeployment: Lazy.stringValue({
-          produce: (context) => {
-            const config = this.published.map((r) => [r.terraformResourceType, r.friendlyUniqueId, context.resolve(r.toTerraform())]);
-            return createHash('sha256').update(JSON.stringify(config)).digest('hex');
-          },
-        }),
-      },
-      // The stage points at the new deployment before the old one is deleted, so updates have no gap.
-      lifecycle: { createBeforeDestroy: true },
-    });
+    this.deployment = this.createDeployment();
     // The integration role's name is in its ARN, which integrations reference as a Terraform expression.
     this.publish(this.role, this.validator, this.eventsResource);
+    this.dependOn(...buildGatewayResponses(this, this.restApi.id, this.allowOrigin));
 
-    for (const [type, spec] of Object.entries(GATEWAY_RESPONSES)) {
-      const response = new ApiGatewayGatewayResponse(this, `gateway-response-${type.toLowerCase()}`, {
-        restApiId: this.restApi.id,
-        responseType: type,
-        statusCode: spec.statusCode,
-        responseTemplates: { [JSON_CONTENT_TYPE]: tfLiteral(spec.template) },
-        responseParameters: {
-          'gatewayresponse.header.Access-Control-Allow-Origin': `'${this.allowOrigin}'`,
-          ...Object.fromEntries(Object.entries(spec.headers ?? {}).map(([name, value]) => [`gatewayresponse.header.${name}`, `'${value}'`])),
-        },
-      });
-      this.dependOn(response);
-    }
-
-    this.accessLogGroup = new CloudwatchLogGroup(this, 'access-logs', {
-      name: `/aws/apigateway/${this.settings.name}/${env.name}/access`,
-      retentionInDays: env.api.accessLogRetentionDays,
-    });
-
-    const account = env.ownsAccountSettings ? this.cloudWatchAccountRole(namePrefix, props.accountId) : undefined;
-
-    this.stage = new ApiGatewayStage(this, 'stage', {
+    const accountSettings = env.ownsAccountSettings ? this.cloudWatchAccountRole(namePrefix, props.accountId) : undefined;
+    ({ stage: this.stage, accessLogGroup: this.accessLogGroup } = buildStage(this, {
+      environment: env,
+      apiName: this.settings.name,
       restApiId: this.restApi.id,
       deploymentId: this.deployment.id,
-      stageName: env.name,
-      xrayTracingEnabled: env.processor.tracing,
-      accessLogSettings: {
-        destinationArn: this.accessLogGroup.arn,
-        format: tfLiteral(accessLogFormat()),
-      },
-      dependsOn: account ? [account] : undefined,
-    });
-
-    new ApiGatewayMethodSettings(this, 'stage-settings', {
-      restApiId: this.restApi.id,
-      stageName: this.stage.stageName,
-      methodPath: '*/*',
-      settings: {
-        throttlingRateLimit: env.api.throttlingRateLimit,
-        throttlingBurstLimit: env.api.throttlingBurstLimit,
-        metricsEnabled: true,
-        // Execution logs would copy request bodies into CloudWatch; access logs are enough.
-        loggingLevel: 'OFF',
-        dataTraceEnabled: false,
-      },
-    });
-
+      accountSettings,
+    }));
     if (env.api.authentication.type === 'api-key') {
-      const keyIds: Record<string, string> = {};
-      for (const client of env.api.authentication.clients) {
-        // One plan per client: its own throttle and quota, so a leaked key costs that client's share only.
-        const plan = new ApiGatewayUsagePlan(this, `usage-plan-${client.name}`, {
-          name: `${namePrefix}-${client.name}`,
-          description: `Events API access of ${client.name} (${env.name})`,
-          apiStages: [{ apiId: this.restApi.id, stage: this.stage.stageName }],
-          throttleSettings: { rateLimit: client.rateLimit, burstLimit: client.burstLimit },
-          quotaSettings: { limit: client.dailyQuota, period: 'DAY' },
-        });
-        // No value: API Gateway generates it, so it is never in code or Terraform configuration.
-        const key = new ApiGatewayApiKey(this, `api-key-${client.name}`, { name: `${namePrefix}-${client.name}`, enabled: true });
-        new ApiGatewayUsagePlanKey(this, `usage-plan-key-${client.name}`, { keyId: key.id, keyType: 'API_KEY', usagePlanId: plan.id });
-        keyIds[client.name] = key.id;
-      }
-      // The ids, not the values: the values stay out of Terraform outputs and logs.
-      new TerraformOutput(this, 'api-key-ids', {
-        value: keyIds,
-        description: 'Per client: aws apigateway get-api-key --include-value --api-key <id> prints the key to send as x-api-key',
-      }).overrideLogicalId('api_key_ids');
+      buildClientKeys(this, {
+        clients: env.api.authentication.clients,
+        namePrefix,
+        environmentName: env.name,
+        restApiId: this.restApi.id,
+        stageName: this.stage.stageName,
+      });
     }
-
-    pagingAlarm(this, 'alarm-4xx-rate', props.alarmTopicArn, {
-      alarmName: `${this.settings.name}-4xx-rate`,
-      alarmDescription: 'More than 20 % of requests were refused (invalid bodies, unknown routes, throttling): a client or a schema is broken.',
-      namespace: 'AWS/ApiGateway',
-      metricName: '4XXError',
-      dimensions: { ApiName: this.settings.name, Stage: env.name },
-      // The Average of 4XXError is the fraction of requests that got a 4xx.
-      statistic: 'Average',
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 0.2,
-    });
-
-    pagingAlarm(this, 'alarm-5xx', props.alarmTopicArn, {
-      alarmName: `${this.settings.name}-5xx`,
-      alarmDescription: 'The events API answered 5xx: events were not accepted.',
-      namespace: 'AWS/ApiGateway',
-      metricName: '5XXError',
-      dimensions: { ApiName: this.settings.name, Stage: env.name },
-      statistic: 'Sum',
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 0,
-    });
+    buildApiAlarms(this, { apiName: this.settings.name, stageName: env.name, alarmTopicArn: props.alarmTopicArn });
   }
 
   /** Base URL of the stage; routes are `<url>/events/<family>`. */
@@ -412,6 +306,24 @@ export class EventsApi extends Construct {
     this.publish(method, methodResponse);
   }
 
+  /** Published by the stage; redeployed whenever what it publishes changes (`published`). */
+  private createDeployment(): ApiGatewayDeployment {
+    return new ApiGatewayDeployment(this, 'deployment', {
+      restApiId: this.restApi.id,
+      description: 'Managed by cdktf; redeployed whenever a route, template, model, validator or response changes.',
+      triggers: {
+        redeployment: Lazy.stringValue({
+          produce: (context) => {
+            const config = this.published.map((r) => [r.terraformResourceType, r.friendlyUniqueId, context.resolve(r.toTerraform())]);
+            return createHash('sha256').update(JSON.stringify(config)).digest('hex');
+          },
+        }),
+      },
+      // The stage points at the new deployment before the old one is deleted, so updates have no gap.
+      lifecycle: { createBeforeDestroy: true },
+    });
+  }
+
   /**
    * A deployment snapshots the API: it must come after every integration and
    * response exists, and it is redone whenever one of them changes.
@@ -457,31 +369,21 @@ export class EventsApi extends Construct {
   }
 }
 
-/**
- * One JSON object per request; no bodies, no headers (they may carry API keys).
- * Inside quotes only variables whose values never hold a quote or backslash
- * (ids, numbers, methods, paths of declared resources, IPs; numbers quoted too,
- * because a missing value is logged as `-`); the error message
- * in the form API Gateway quotes and escapes itself (`messageString`). Not
- * `validationErrorString`: it has no quoted form and repeats the rejected
- * value verbatim (API Gateway Developer Guide, "Variables for access logging").
- */
-const ACCESS_LOG_FIELDS: ReadonlyArray<readonly [string, string, 'quoted' | 'raw']> = [
-  ['requestId', '$context.requestId', 'quoted'],
-  ['ip', '$context.identity.sourceIp', 'quoted'],
-  ['requestTime', '$context.requestTime', 'quoted'],
-  ['httpMethod', '$context.httpMethod', 'quoted'],
-  ['resourcePath', '$context.resourcePath', 'quoted'],
-  ['status', '$context.status', 'quoted'],
-  ['responseLength', '$context.responseLength', 'quoted'],
-  ['integrationStatus', '$context.integration.status', 'quoted'],
-  ['integrationLatency', '$context.integration.latency', 'quoted'],
-  ['responseLatency', '$context.responseLatency', 'quoted'],
-  ['errorType', '$context.error.responseType', 'quoted'],
-  ['errorMessage', '$context.error.messageString', 'raw'],
-  ['apiKeyId', '$context.identity.apiKeyId', 'quoted'],
-];
+/** REST API responses carry one static `Access-Control-Allow-Origin`, so the environment names exactly one. */
+function singleOrigin(origins: readonly string[]): string {
+  if (origins.length !== 1) {
+    throw new Error(`corsAllowOrigins must hold exactly one origin or "*" (REST API responses carry one static origin), got ${origins.length}`);
+  }
+  return origins[0]!;
+}
 
-export function accessLogFormat(): string {
-  return `{${ACCESS_LOG_FIELDS.map(([name, variable, form]) => (form === 'quoted' ? `"${name}":"${variable}"` : `"${name}":${variable}`)).join(',')}}`;
+function apiSettings(env: EnvironmentConfig, namePrefix: string): ApiSettings {
+  return {
+    name: `${namePrefix}-events`,
+    stageName: env.name,
+    throttlingRateLimit: env.api.throttlingRateLimit,
+    throttlingBurstLimit: env.api.throttlingBurstLimit,
+    apiKeyRequired: env.api.authentication.type === 'api-key',
+    corsAllowOrigins: env.api.corsAllowOrigins,
+  };
 }

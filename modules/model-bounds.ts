@@ -9,7 +9,8 @@
  *   MAX_MAP_ENTRIES scalar values, strings of at most MAX_FREE_TEXT characters;
  * - a string with no pattern, enum or length gets MAX_FREE_TEXT.
  */
-import type { JsonSchema } from './models.js';
+/** A JSON Schema (draft 4, as API Gateway's models take it), as plain data. */
+export type JsonSchema = Record<string, unknown>;
 
 export const MAX_MAP_ENTRIES = 32;
 export const MAX_FREE_TEXT = 1024;

@@ -1,11 +1,11 @@
 import { z } from 'zod/mini';
 import type { FamilyDefinition } from '../handlers/runtime/family.js';
-import { boundFreeForm } from './model-bounds.js';
+import { boundFreeForm, type JsonSchema } from './model-bounds.js';
 
 /** PutRecords accepts at most 500 records per call. */
 export const MAX_BATCH_RECORDS = 500;
 
-export type JsonSchema = Record<string, unknown>;
+export type { JsonSchema } from './model-bounds.js';
 
 /**
  * The API Gateway request model (JSON Schema draft-4) of one event, generated

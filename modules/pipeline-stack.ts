@@ -87,28 +87,55 @@ export class PipelineStack extends TerraformStack implements FamilyHost {
     this.metricsNamespace = `EventFlow/${environment.name}`;
     const offline = offlinePlan();
 
+    this.configureProvider(offline);
+    this.configureBackend();
+    this.accountId = offline ? OFFLINE_ACCOUNT_ID : new DataAwsCallerIdentity(this, 'caller').accountId;
+    this.partition = new DataAwsPartition(this, 'partition').partition;
+    this.key = this.createDataKey();
+    this.notificationKey = this.createNotificationKey();
+    this.table = this.createTable();
+    const alertBusName = `${namePrefix}-alerts`;
+    this.alertBus = new CloudwatchEventBus(this, 'alert-bus', { name: alertBusName });
+    // Plain names, not tokens: local mode reads them without Terraform.
+    this.deploymentNames = { tableName: namePrefix, alertBusName };
+    this.alarmTopic = this.createAlarmTopic();
+    ({ alertTopic: this.alertTopic, alertDeliveryQueue: this.alertDeliveryQueue } = this.routeAlerts());
+    this.api = new EventsApi(this, 'api', {
+      environment,
+      namePrefix,
+      accountId: this.accountId,
+      partition: this.partition,
+      alarmTopicArn: this.alarmTopic.arn,
+    });
+    new PipelineDashboard(this, 'dashboard');
+    this.addOutputs();
+  }
+
+  private configureProvider(offline: boolean): void {
     new AwsProvider(this, 'aws', {
-      region: environment.region,
-      defaultTags: [{ tags: { project: PROJECT, environment: environment.name, 'managed-by': 'cdktf' } }],
+      region: this.environment.region,
+      defaultTags: [{ tags: { project: PROJECT, environment: this.environment.name, 'managed-by': 'cdktf' } }],
       ...(offline
         ? { skipCredentialsValidation: true, skipRequestingAccountId: true, skipMetadataApiCheck: 'true', accessKey: 'offline', secretKey: 'offline' }
         : {}),
     });
-    this.configureBackend();
+  }
 
-    this.accountId = offline ? OFFLINE_ACCOUNT_ID : new DataAwsCallerIdentity(this, 'caller').accountId;
-    this.partition = new DataAwsPartition(this, 'partition').partition;
-
-    this.key = new KmsKey(this, 'key', {
-      description: `${namePrefix}: failure records, topics, archives and (where chosen) streams`,
+  private createDataKey(): KmsKey {
+    const key = new KmsKey(this, 'key', {
+      description: `${this.namePrefix}: failure records, topics, archives and (where chosen) streams`,
       enableKeyRotation: true,
       // The longest window: a key deleted by mistake can be recovered for 30 days.
       deletionWindowInDays: 30,
       policy: this.keyPolicy('key-policy', []),
     });
-    new KmsAlias(this, 'key-alias', { name: `alias/${namePrefix}`, targetKeyId: this.key.keyId });
-    this.notificationKey = new KmsKey(this, 'notification-key', {
-      description: `${namePrefix}: alarm and alert topics, and alerts EventBridge could not deliver`,
+    new KmsAlias(this, 'key-alias', { name: `alias/${this.namePrefix}`, targetKeyId: key.keyId });
+    return key;
+  }
+
+  private createNotificationKey(): KmsKey {
+    const key = new KmsKey(this, 'notification-key', {
+      description: `${this.namePrefix}: alarm and alert topics, and alerts EventBridge could not deliver`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
       policy: this.keyPolicy('notification-key-policy', [
@@ -120,11 +147,13 @@ export class PipelineStack extends TerraformStack implements FamilyHost {
         this.serviceUsesKey('EventBridgeDeliversAlerts', 'events.amazonaws.com'),
       ]),
     });
-    new KmsAlias(this, 'notification-key-alias', { name: `alias/${namePrefix}-notifications`, targetKeyId: this.notificationKey.keyId });
+    new KmsAlias(this, 'notification-key-alias', { name: `alias/${this.namePrefix}-notifications`, targetKeyId: key.keyId });
+    return key;
+  }
 
-    const tableName = namePrefix;
-    this.table = new DynamodbTable(this, 'table', {
-      name: tableName,
+  private createTable(): DynamodbTable {
+    return new DynamodbTable(this, 'table', {
+      name: this.namePrefix,
       // On demand: the pipeline scales to zero between bursts, and nobody has to forecast capacity.
       billingMode: 'PAY_PER_REQUEST',
       hashKey: 'pk',
@@ -137,14 +166,12 @@ export class PipelineStack extends TerraformStack implements FamilyHost {
       pointInTimeRecovery: { enabled: true },
       // Encrypted with the AWS-managed DynamoDB key: callers then need no KMS permissions of their own.
       serverSideEncryption: { enabled: true },
-      deletionProtectionEnabled: environment.tableDeletionProtection,
+      deletionProtectionEnabled: this.environment.tableDeletionProtection,
     });
+  }
 
-    const busName = `${namePrefix}-alerts`;
-    this.alertBus = new CloudwatchEventBus(this, 'alert-bus', { name: busName });
-    this.deploymentNames = { tableName, alertBusName: busName };
-
-    this.alarmTopic = this.topic('alarm-topic', `${namePrefix}-alarms`, {
+  private createAlarmTopic(): SnsTopic {
+    return this.topic('alarm-topic', `${this.namePrefix}-alarms`, {
       service: 'cloudwatch.amazonaws.com',
       // CloudWatch documents both keys for alarm actions (confused-deputy prevention for SNS topics).
       conditions: [
@@ -152,29 +179,28 @@ export class PipelineStack extends TerraformStack implements FamilyHost {
         {
           test: 'ArnLike',
           variable: 'aws:SourceArn',
-          values: [`arn:${this.partition}:cloudwatch:${environment.region}:${this.accountId}:alarm:${namePrefix}-*`],
+          values: [`arn:${this.partition}:cloudwatch:${this.environment.region}:${this.accountId}:alarm:${this.namePrefix}-*`],
         },
       ],
     });
+  }
 
+  /** The alert bus's two rules, to the alerts topic, with a dead-letter queue and alarms for what they cannot deliver. */
+  private routeAlerts(): { alertTopic: SnsTopic; alertDeliveryQueue: SqsQueue } {
+    const namePrefix = this.namePrefix;
+    const busName = this.deploymentNames.alertBusName;
     const rules = alertRules(this, { namePrefix, busName: this.alertBus.name, accountId: this.accountId });
     // EventBridge puts the rule's ARN in aws:SourceArn when it publishes to SNS or sends to SQS
     // (EventBridge User Guide, "Using resource-based policies for Amazon EventBridge").
     const fromAlertRules = [{ test: 'ArnEquals', variable: 'aws:SourceArn', values: [rules.alerts.arn, rules.malformed.arn] }];
-    this.alertTopic = this.topic('alert-topic', `${namePrefix}-alerts`, { service: 'events.amazonaws.com', conditions: fromAlertRules });
-    this.alertDeliveryQueue = this.alertDeliveryDeadLetterQueue(`${namePrefix}-alert-delivery-dlq`, fromAlertRules);
-    routeAlertsToTopic(this, rules, { busName: this.alertBus.name, topicArn: this.alertTopic.arn, deadLetterQueueArn: this.alertDeliveryQueue.arn });
-    this.alertDeliveryAlarms(busName, [rules.alerts, rules.malformed], this.alertDeliveryQueue.name);
+    const alertTopic = this.topic('alert-topic', `${namePrefix}-alerts`, { service: 'events.amazonaws.com', conditions: fromAlertRules });
+    const alertDeliveryQueue = this.alertDeliveryDeadLetterQueue(`${namePrefix}-alert-delivery-dlq`, fromAlertRules);
+    routeAlertsToTopic(this, rules, { busName: this.alertBus.name, topicArn: alertTopic.arn, deadLetterQueueArn: alertDeliveryQueue.arn });
+    this.alertDeliveryAlarms(busName, [rules.alerts, rules.malformed], alertDeliveryQueue.name);
+    return { alertTopic, alertDeliveryQueue };
+  }
 
-    this.api = new EventsApi(this, 'api', {
-      environment,
-      namePrefix,
-      accountId: this.accountId,
-      partition: this.partition,
-      alarmTopicArn: this.alarmTopic.arn,
-    });
-
-    new PipelineDashboard(this, 'dashboard');
+  private addOutputs(): void {
     new TerraformOutput(this, 'api_url', { value: this.api.url, description: 'Base URL; POST /events/<family> and /events/<family>/batch' });
     new TerraformOutput(this, 'table_name', { value: this.table.name });
     new TerraformOutput(this, 'alert_bus_name', { value: this.alertBus.name });
