@@ -40,11 +40,15 @@ import {
 } from './templates.js';
 
 export interface EventsApiProps {
+  /** The environment's settings: API throttle, authentication, CORS origin, log retention, tracing, account-settings owner. */
   readonly environment: EnvironmentConfig;
+  /** `event-flow-<env>`: the prefix of the API's, roles' and keys' names. */
   readonly namePrefix: string;
+  /** The account the API runs in (data.aws_caller_identity): scopes the CloudWatch role's log groups. */
   readonly accountId: string;
   /** From data.aws_partition. */
   readonly partition: string;
+  /** The topic the API's alarms page. */
   readonly alarmTopicArn: string;
 }
 
