@@ -278,23 +278,4 @@ describe('event time bounds', () => {
       delete process.env.EVENT_TIME_TOLERANCE_SECONDS;
     }
   });
-
-  it('a late event older than every window changes no window', async () => {
-    await tutoringHandler(kinesisEvent(records(tutoring, [ib('2026-11-22T10:00:00Z')])));
-    const before = await find('tutoring#student#stu-1', 'aggregate');
-    await tutoringHandler(kinesisEvent(records(tutoring, [ib('2026-09-01T10:00:00Z')], 2)));
-    const after = await find('tutoring#student#stu-1', 'aggregate');
-    const windows = (i: Record<string, unknown>) => Object.fromEntries(Object.entries(i).filter(([k]) => /_\d+d$/.test(k) || k === 'days' || k === 'as_of'));
-    expect(windows(after!)).toEqual(windows(before!));
-    expect(after).toMatchObject({ late_events: 1 });
-  });
-
-  it('never computes a TTL in the past: a user_activity day older than its retention gets no day item', async () => {
-    await userActivityHandler(kinesisEvent(records(userActivity, [{ ...good('u-1'), timestamp: '2020-01-01T10:00:00Z' }, { ...good('u-1'), timestamp: '2026-11-22T10:00:00Z' }])));
-    const items = (await h().scan()).filter((i) => i.pk === 'user_activity#user#u-1');
-    expect(items.map((i) => i.sk)).toEqual(['day#2026-11-22', 'profile']);
-    expect(items.find((i) => i.sk === 'profile')).toMatchObject({ total: 2 });
-    const now = Date.now() / 1000;
-    for (const item of await h().scan()) if (item.expiresAt !== undefined) expect(Number(item.expiresAt)).toBeGreaterThan(now);
-  });
 });
