@@ -3,7 +3,8 @@
  * generator derived from a schema and an example produces valid, varied,
  * reproducible events, for every registered family and for a test-only family
  * with a union, a nested partition key, bounded integers and enums; the app
- * entry builds nothing and no shipped code or script imports it.
+ * entry builds nothing and no shipped code or script imports it; the runtime
+ * and its tests import no shipped family.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -102,6 +103,10 @@ describe('the layout around the list', () => {
     readdirSync(join(repoRoot, dir), { withFileTypes: true, recursive: true })
       .filter((e) => e.isFile() && e.name.endsWith('.ts'))
       .map((e) => relative(repoRoot, join(e.parentPath, e.name)));
+  const resolved = (file: string) =>
+    importsOf(file)
+      .filter((s) => s.startsWith('.'))
+      .map((s) => relative(repoRoot, join(repoRoot, dirname(file), s)));
 
   it('the family list imports definitions only, never a processor (so modules/, local/ and scripts/ can import it)', () => {
     const local = importsOf('handlers/families.ts').filter((s) => s.startsWith('.'));
@@ -118,10 +123,6 @@ describe('the layout around the list', () => {
   });
 
   it('shipped code imports no test support, tool or script; scripts/ holds command-line entry points only', () => {
-    const resolved = (file: string) =>
-      importsOf(file)
-        .filter((s) => s.startsWith('.'))
-        .map((s) => relative(repoRoot, join(repoRoot, dirname(file), s)));
     const shipped = ['handlers', 'modules', 'local'].flatMap(sourceFiles).filter((f) => !f.endsWith('.test.ts'));
     const reaching = shipped.flatMap((f) => resolved(f).filter((t) => /^(tools|test|scripts)\//.test(t)).map((t) => `${f} → ${t}`));
     expect(reaching).toEqual([]);
@@ -131,5 +132,13 @@ describe('the layout around the list', () => {
     expect(entryPoints.filter((e) => !e.isFile()).map((e) => e.name)).toEqual([]);
     const exporting = entryPoints.filter((e) => /^export\s/m.test(readFileSync(join(repoRoot, 'scripts', e.name), 'utf8'))).map((e) => e.name);
     expect(exporting).toEqual([]);
+  });
+
+  it('nothing under handlers/runtime/ imports a shipped family, nor do the test-only families its tests use', () => {
+    // A shipped family's rules may change at any time; the runtime's tests must not move with them.
+    const shippedFolders = FAMILIES.map((f) => `handlers/${f.name}/`);
+    const runtimeSide = [...sourceFiles('handlers/runtime'), 'test/support/families.ts'];
+    const reaching = runtimeSide.flatMap((f) => resolved(f).filter((t) => shippedFolders.some((d) => t.startsWith(d))).map((t) => `${f} → ${t}`));
+    expect(reaching).toEqual([]);
   });
 });

@@ -1,19 +1,16 @@
 /**
  * Issue 8, the runtime's side: whatever the data, nothing accepted is lost or
- * corrupted. Real processors, real dynalite (which enforces DynamoDB's key and
- * item size limits), a real PutEvents endpoint; faults only at the HTTP level.
+ * corrupted. Real processors of test-only families (test/support/families.ts),
+ * real dynalite (which enforces DynamoDB's key and item size limits), a real
+ * PutEvents endpoint; faults only at the HTTP level.
  */
 import { describe, expect, it } from 'vitest';
 import { alertDetails, useHarness } from '../../test/support/harness.js';
 import { envelope, kinesisEvent, rawJson, records, sequenceNumber } from '../../test/support/kinesis.js';
-import { tutoring } from '../tutoring/family.js';
-import { handler as tutoringHandler } from '../tutoring/handler.js';
-import { userActivity } from '../user_activity/family.js';
-import { handler as userActivityHandler } from '../user_activity/handler.js';
+import { rtCounter, rtCounterProcessor, rtPoison, rtPoisonProcessor } from '../../test/support/families.js';
 import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { toAttributeMap } from './attributes.js';
-import { PoisonRecordError } from './errors.js';
 import { createProcessor } from './processor.js';
 import { effect } from './effect.js';
 
@@ -23,52 +20,47 @@ const failures = (res: { batchItemFailures: { itemIdentifier: string }[] }) => r
 const find = async (pk: string, sk: string) => (await h().scan()).find((i) => i.pk === pk && i.sk === sk);
 const malformed = async (family: string) => (await h().scan()).filter((i) => i.pk === `${family}#malformed`);
 const emf = () => Object.assign({}, ...h().takeOutput().filter((o) => o._aws));
-const session = (student_id: string, minute: number, subject = 'math') => ({
-  event_type: 'session_started',
-  timestamp: new Date(Date.parse('2026-11-23T08:00:00Z') + minute * 60_000).toISOString(),
-  payload: { session_id: `s-${student_id}-${minute}`, student_id, tutor_id: `t-${minute % 7}`, subject },
-});
-const good = (user_id: string) => ({ user_id, action: 'page_view' });
+const minute = (n: number) => new Date(Date.parse('2026-11-23T08:00:00Z') + n * 60_000).toISOString();
+const good = (key: string) => ({ key });
+const handler = rtCounterProcessor.handler;
 
 describe('bounded items', () => {
-  it('a subject shared by 1,200 distinct students keeps one fence per shard, whatever the number of partition keys', async () => {
-    const students = Array.from({ length: 1_200 }, (_, i) => `stu-${i}`);
-    for (let start = 0; start < students.length; start += 400) {
-      const batch = records(tutoring, students.slice(start, start + 400).map((s, i) => session(s, start + i)), start + 1);
-      expect(failures(await tutoringHandler(kinesisEvent(batch)))).toEqual([]);
+  it('an item shared by 1,200 distinct partition keys keeps one fence per shard, whatever the number of partition keys', async () => {
+    const keys = Array.from({ length: 1_200 }, (_, i) => `key-${i}`);
+    const bodies = (from: number, to: number) => keys.slice(from, to).map((key, i) => ({ key, group: 'shared', timestamp: minute(from + i) }));
+    for (let start = 0; start < keys.length; start += 400) {
+      const batch = records(rtCounter, bodies(start, start + 400), start + 1);
+      expect(failures(await handler(kinesisEvent(batch)))).toEqual([]);
     }
-    const subject = await find('tutoring#subject#math', 'aggregate');
-    expect(subject).toMatchObject({ sessions_7d: 1_200 });
-    expect(Object.keys(subject!.hw as object)).toEqual(['shardId-000000000000']);
-    // Far below the bound the README states for a subject item (fences per shard, 30 day buckets, counters).
-    expect(itemSize(subject!)).toBeLessThan(4_096);
+    const group = await find('rt_counter#group#shared', 'total');
+    expect(group).toMatchObject({ count: 1_200 });
+    expect(Object.keys(group!.hw as object)).toEqual(['shardId-000000000000']);
+    // A fence per partition key would take over 100 KB here; one per shard and a counter stay tiny.
+    expect(itemSize(group!)).toBeLessThan(4_096);
     // Redelivering the middle batch changes nothing.
-    await tutoringHandler(kinesisEvent(records(tutoring, students.slice(400, 800).map((s, i) => session(s, 400 + i)), 401)));
-    expect(await find('tutoring#subject#math', 'aggregate')).toMatchObject({ sessions_7d: 1_200 });
+    await handler(kinesisEvent(records(rtCounter, bodies(400, 800), 401)));
+    expect(await find('rt_counter#group#shared', 'total')).toMatchObject({ count: 1_200 });
   }, 300_000);
 
   it('an item raising many alerts in one batch keeps at most MAX_ALERTS_PER_ITEM in its outbox; every alert goes out once', async () => {
-    const flip = (i: number) => ({
-      event_type: 'supply_demand_update',
-      timestamp: new Date(Date.parse('2026-11-23T08:00:00Z') + i * 60_000).toISOString(),
-      payload: { subject: 'math', region: 'eu', available_tutors: 1, active_students: 9, demand_score: 90, supply_score: 10, balance_status: i % 2 ? 'balanced' : 'high_demand' },
-    });
+    // Adding 1, then 2, reaches another multiple of 3 on every second record: 50 alerts on one item.
+    const hot = (i: number) => ({ key: 'hot', amount: i % 2 ? 2 : 1, timestamp: minute(i) });
     const outboxSizes: number[] = [];
     h().proxy.setFault((r) => {
-      if (r.operation === 'PutItem' && r.body?.Item?.sk?.S === 'region#eu') outboxSizes.push(r.body.Item.outbox.L.length);
+      if (r.operation === 'PutItem' && r.body?.Item?.pk?.S === 'rt_counter#counter#hot') outboxSizes.push(r.body.Item.outbox.L.length);
       return undefined;
     });
-    const batch = kinesisEvent(records(tutoring, Array.from({ length: 100 }, (_, i) => flip(i))));
-    expect(failures(await tutoringHandler(batch))).toEqual([]);
+    const batch = kinesisEvent(records(rtCounter, Array.from({ length: 100 }, (_, i) => hot(i))));
+    expect(failures(await handler(batch))).toEqual([]);
     expect(Math.max(...outboxSizes)).toBeLessThanOrEqual(10);
     expect(outboxSizes.length).toBeGreaterThanOrEqual(5);
-    const alerts = alertDetails(h().sink).filter((a) => a.alert_type === 'supply_demand_imbalance');
+    const alerts = alertDetails(h().sink).filter((a) => a.alert_type === 'count_threshold_crossed');
     expect(alerts).toHaveLength(50);
     expect(new Set(alerts.map((a) => a.alert_id)).size).toBe(50);
     expect(emf()).toMatchObject({ ProcessedEvents: 100, FailedEvents: 0, AlertsPublished: 50 });
     // Redelivered: nothing new.
-    expect(failures(await tutoringHandler(batch))).toEqual([]);
-    expect(alertDetails(h().sink).filter((a) => a.alert_type === 'supply_demand_imbalance')).toHaveLength(50);
+    expect(failures(await handler(batch))).toEqual([]);
+    expect(alertDetails(h().sink).filter((a) => a.alert_type === 'count_threshold_crossed')).toHaveLength(50);
   });
 
   it('computes item sizes the way DynamoDB counts them', () => {
@@ -81,17 +73,12 @@ describe('bounded items', () => {
   });
 
   it('an item that would outgrow 400 KB is never written: the record responsible goes to the malformed sink, its neighbours are applied', async () => {
-    // A test-only effect that appends 150 KB per event to one item.
-    const growing = createProcessor(userActivity, (event) => [
-      effect<{ blob: string }>({ entity: 'user', id: event.user_id, sort: 'blob' }, (s) => {
-        s.blob = `${s.blob ?? ''}${'x'.repeat(150_000)}`;
-      }),
-    ]);
-    const res = await growing.handler(kinesisEvent(records(userActivity, [good('big'), good('big'), good('other'), good('big')])));
+    const grow = (key: string) => ({ key, grow: 150_000 });
+    const res = await rtPoisonProcessor.handler(kinesisEvent(records(rtPoison, [grow('big'), grow('big'), grow('other'), grow('big')])));
     expect(failures(res)).toEqual([]);
-    expect(((await find('user_activity#user#big', 'blob'))!.blob as string).length).toBe(300_000);
-    expect(await find('user_activity#user#other', 'blob')).toBeDefined();
-    const sink = await malformed('user_activity');
+    expect(((await find('rt_poison#thing#big', 'state'))!.blob as string).length).toBe(300_000);
+    expect(await find('rt_poison#thing#other', 'state')).toBeDefined();
+    const sink = await malformed('rt_poison');
     expect(sink.map((i) => [i.sk, i.reason])).toEqual([
       [`shardId-000000000000#${sequenceNumber(4).padStart(128, '0')}`, 'item_too_large'],
     ]);
@@ -101,100 +88,93 @@ describe('bounded items', () => {
 
 describe('poison records never take their neighbours down', () => {
   it('a 3,000-character idempotency key written straight onto the stream is malformed; its neighbours are applied', async () => {
-    const poison = rawJson(envelope(userActivity, good('u-1'), { key: 'k'.repeat(3_000) }), 'u-1');
-    const res = await userActivityHandler(kinesisEvent(records(userActivity, [good('u-0'), poison, good('u-2')])));
+    const poison = rawJson(envelope(rtCounter, good('u-1'), { key: 'k'.repeat(3_000) }), 'u-1');
+    const res = await handler(kinesisEvent(records(rtCounter, [good('u-0'), poison, good('u-2')])));
     expect(failures(res)).toEqual([]);
-    expect(await find('user_activity#user#u-0', 'profile')).toMatchObject({ total: 1 });
-    expect(await find('user_activity#user#u-2', 'profile')).toMatchObject({ total: 1 });
-    expect((await malformed('user_activity')).map((i) => [i.reason, i.sequence_number])).toEqual([['invalid_envelope', sequenceNumber(2)]]);
+    expect(await find('rt_counter#counter#u-0', 'count')).toMatchObject({ count: 1 });
+    expect(await find('rt_counter#counter#u-2', 'count')).toMatchObject({ count: 1 });
+    expect((await malformed('rt_counter')).map((i) => [i.reason, i.sequence_number])).toEqual([['invalid_envelope', sequenceNumber(2)]]);
   });
 
   it('an envelope receivedAt of 1e20 is malformed, not a RangeError', async () => {
-    const poison = rawJson(envelope(userActivity, good('u-1'), { receivedAt: 1e20 }), 'u-1');
-    const res = await userActivityHandler(kinesisEvent(records(userActivity, [good('u-0'), poison])));
+    const poison = rawJson(envelope(rtCounter, good('u-1'), { receivedAt: 1e20 }), 'u-1');
+    const res = await handler(kinesisEvent(records(rtCounter, [good('u-0'), poison])));
     expect(failures(res)).toEqual([]);
-    expect((await malformed('user_activity')).map((i) => i.reason)).toEqual(['invalid_envelope']);
+    expect((await malformed('rt_counter')).map((i) => i.reason)).toEqual(['invalid_envelope']);
   });
 
   it('a write DynamoDB refuses as invalid (ValidationException) sends that record to the malformed sink and is not retried', async () => {
     h().proxy.setFault((r) =>
-      r.operation === 'PutItem' && r.body?.Item?.pk?.S === 'user_activity#user#bad' ? { status: 400, type: 'ValidationException', message: 'injected: invalid' } : undefined,
+      r.operation === 'PutItem' && r.body?.Item?.pk?.S === 'rt_counter#counter#bad' ? { status: 400, type: 'ValidationException', message: 'injected: invalid' } : undefined,
     );
-    const res = await userActivityHandler(kinesisEvent(records(userActivity, [good('u-0'), good('bad'), good('u-2')])));
+    const res = await handler(kinesisEvent(records(rtCounter, [good('u-0'), good('bad'), good('u-2')])));
     expect(failures(res)).toEqual([]);
     h().proxy.setFault(undefined);
-    expect(await find('user_activity#user#u-2', 'profile')).toMatchObject({ total: 1 });
-    expect((await malformed('user_activity')).map((i) => [i.reason, i.sequence_number])).toEqual([['write_rejected', sequenceNumber(2)]]);
+    expect(await find('rt_counter#counter#u-2', 'count')).toMatchObject({ count: 1 });
+    expect((await malformed('rt_counter')).map((i) => [i.reason, i.sequence_number])).toEqual([['write_rejected', sequenceNumber(2)]]);
   });
 
   it('an effect key over DynamoDB\'s limit, a number DynamoDB cannot store and an effect\'s PoisonRecordError each send only their record to the malformed sink', async () => {
-    const picky = createProcessor(userActivity, (event) => [
-      // An effect keyed by something unbounded: DynamoDB refuses partition keys over 2,048 bytes.
-      effect<{ score: number; total: number }>({ entity: 'user', id: event.user_id === 'long' ? 'é'.repeat(1_100) : event.user_id, sort: 'profile' }, (s) => {
-        if (event.user_id === 'huge') s.score = Number.POSITIVE_INFINITY;
-        if (event.user_id === 'refused') throw new PoisonRecordError('value_out_of_range', 'this effect refuses it');
-        s.total = (s.total ?? 0) + 1;
-      }),
-    ]);
-    const res = await picky.handler(kinesisEvent(records(userActivity, [good('u-0'), good('long'), good('huge'), good('refused'), good('u-0')])));
+    const bodies = [{ key: 'u-0' }, { key: 'long', fault: 'key_too_long' }, { key: 'huge', fault: 'not_finite' }, { key: 'refused', fault: 'refused' }, { key: 'u-0' }];
+    const res = await rtPoisonProcessor.handler(kinesisEvent(records(rtPoison, bodies)));
     expect(failures(res)).toEqual([]);
-    expect(await find('user_activity#user#u-0', 'profile')).toMatchObject({ total: 2 });
-    expect((await malformed('user_activity')).map((i) => [i.sequence_number, i.reason])).toEqual([
+    expect(await find('rt_poison#thing#u-0', 'state')).toMatchObject({ total: 2 });
+    expect((await malformed('rt_poison')).map((i) => [i.sequence_number, i.reason])).toEqual([
       [sequenceNumber(2), 'key_too_large'],
       [sequenceNumber(3), 'value_out_of_range'],
       [sequenceNumber(4), 'value_out_of_range'],
     ]);
-    expect(await find('user_activity#user#huge', 'profile')).toBeUndefined();
+    expect(await find('rt_poison#thing#huge', 'state')).toBeUndefined();
   });
 
   it('a client error that is the deployment\'s (AccessDeniedException) fails the invocation instead of filling the malformed sink', async () => {
     h().proxy.setFault((r) => (r.operation === 'PutItem' ? { status: 400, type: 'AccessDeniedException', message: 'injected: not allowed' } : undefined));
-    await expect(userActivityHandler(kinesisEvent(records(userActivity, [good('u-0'), good('u-1')])))).rejects.toThrow(/not allowed/);
+    await expect(handler(kinesisEvent(records(rtCounter, [good('u-0'), good('u-1')])))).rejects.toThrow(/not allowed/);
     h().proxy.setFault(undefined);
-    expect(await malformed('user_activity')).toEqual([]);
+    expect(await malformed('rt_counter')).toEqual([]);
   });
 
   it('throttling is still a dependency failure: the record and the later ones of its shard are retried', async () => {
     h().proxy.setFault((r) =>
-      r.operation === 'PutItem' && r.body?.Item?.pk?.S === 'user_activity#user#slow'
+      r.operation === 'PutItem' && r.body?.Item?.pk?.S === 'rt_counter#counter#slow'
         ? { status: 400, type: 'ProvisionedThroughputExceededException', message: 'injected' }
         : undefined,
     );
-    const res = await userActivityHandler(kinesisEvent(records(userActivity, [good('u-0'), good('slow'), good('u-2')])));
+    const res = await handler(kinesisEvent(records(rtCounter, [good('u-0'), good('slow'), good('u-2')])));
     expect(failures(res)).toEqual([sequenceNumber(2), sequenceNumber(3)]);
-    expect(await malformed('user_activity')).toEqual([]);
+    expect(await malformed('rt_counter')).toEqual([]);
   });
 });
 
 describe('claims only with effects', () => {
   it('a crash before the effects are written leaves no claim, so the replayed event is applied', async () => {
     let crash = true;
-    const flaky = createProcessor(userActivity, (event) => [
-      effect<{ total: number }>({ entity: 'user', id: event.user_id, sort: 'profile' }, (s) => {
+    const flaky = createProcessor(rtCounter, (event) => [
+      effect<{ count: number }>({ entity: 'counter', id: event.key, sort: 'count' }, (s) => {
         if (crash) throw new TypeError('a bug');
-        s.total = (s.total ?? 0) + 1;
+        s.count = (s.count ?? 0) + 1;
       }),
     ]);
     const body = { ...good('u-1'), event_id: 'evt-crash' };
-    await expect(flaky.handler(kinesisEvent(records(userActivity, [body])))).rejects.toThrow(TypeError);
+    await expect(flaky.handler(kinesisEvent(records(rtCounter, [body])))).rejects.toThrow(TypeError);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await find('user_activity#claim#evt-crash', 'claim')).toBeUndefined();
+    expect(await find('rt_counter#claim#evt-crash', 'claim')).toBeUndefined();
     crash = false;
     // The client sends it again after the fix (a new record, a new sequence number).
-    expect(failures(await flaky.handler(kinesisEvent(records(userActivity, [body], 5))))).toEqual([]);
-    expect(await find('user_activity#user#u-1', 'profile')).toMatchObject({ total: 1 });
-    expect(await find('user_activity#claim#evt-crash', 'claim')).toMatchObject({ seq: sequenceNumber(5).padStart(128, '0') });
+    expect(failures(await flaky.handler(kinesisEvent(records(rtCounter, [body], 5))))).toEqual([]);
+    expect(await find('rt_counter#counter#u-1', 'count')).toMatchObject({ count: 1 });
+    expect(await find('rt_counter#claim#evt-crash', 'claim')).toMatchObject({ seq: sequenceNumber(5).padStart(128, '0') });
   });
 
   it('a failed item write leaves no claim; the redelivery writes both', async () => {
     h().proxy.setFault((r) => (r.operation === 'PutItem' ? { status: 500, type: 'InternalServerError', message: 'injected' } : undefined));
-    const batch = records(userActivity, [{ ...good('u-1'), event_id: 'evt-1' }]);
-    expect(failures(await userActivityHandler(kinesisEvent(batch)))).toEqual([sequenceNumber(1)]);
-    expect(await find('user_activity#claim#evt-1', 'claim')).toBeUndefined();
+    const batch = records(rtCounter, [{ ...good('u-1'), event_id: 'evt-1' }]);
+    expect(failures(await handler(kinesisEvent(batch)))).toEqual([sequenceNumber(1)]);
+    expect(await find('rt_counter#claim#evt-1', 'claim')).toBeUndefined();
     h().proxy.setFault(undefined);
-    expect(failures(await userActivityHandler(kinesisEvent(batch)))).toEqual([]);
-    expect(await find('user_activity#claim#evt-1', 'claim')).toBeDefined();
-    expect(await find('user_activity#user#u-1', 'profile')).toMatchObject({ total: 1 });
+    expect(failures(await handler(kinesisEvent(batch)))).toEqual([]);
+    expect(await find('rt_counter#claim#evt-1', 'claim')).toBeDefined();
+    expect(await find('rt_counter#counter#u-1', 'count')).toMatchObject({ count: 1 });
   });
 
   it('a claim an earlier version left without its effects is taken over: the replay is applied once', async () => {
@@ -202,38 +182,38 @@ describe('claims only with effects', () => {
     await h().db.client.send(
       new PutItemCommand({
         TableName: process.env.TABLE_NAME!,
-        Item: toAttributeMap({ pk: 'user_activity#claim#evt-orphan', sk: 'claim', seq: sequenceNumber(1).padStart(128, '0'), shard: 'shardId-000000000000', request_id: 'req-1' }),
+        Item: toAttributeMap({ pk: 'rt_counter#claim#evt-orphan', sk: 'claim', seq: sequenceNumber(1).padStart(128, '0'), shard: 'shardId-000000000000', request_id: 'req-1' }),
       }),
     );
     const body = { ...good('u-orphan'), event_id: 'evt-orphan' };
-    expect(failures(await userActivityHandler(kinesisEvent(records(userActivity, [body], 7))))).toEqual([]);
-    expect(await find('user_activity#user#u-orphan', 'profile')).toMatchObject({ total: 1 });
-    expect(await find('user_activity#claim#evt-orphan', 'claim')).toMatchObject({ seq: sequenceNumber(7).padStart(128, '0') });
+    expect(failures(await handler(kinesisEvent(records(rtCounter, [body], 7))))).toEqual([]);
+    expect(await find('rt_counter#counter#u-orphan', 'count')).toMatchObject({ count: 1 });
+    expect(await find('rt_counter#claim#evt-orphan', 'claim')).toMatchObject({ seq: sequenceNumber(7).padStart(128, '0') });
     // From now on a real client retry.
-    expect(failures(await userActivityHandler(kinesisEvent(records(userActivity, [body], 9))))).toEqual([]);
-    expect(await find('user_activity#user#u-orphan', 'profile')).toMatchObject({ total: 1 });
+    expect(failures(await handler(kinesisEvent(records(rtCounter, [body], 9))))).toEqual([]);
+    expect(await find('rt_counter#counter#u-orphan', 'count')).toMatchObject({ count: 1 });
   });
 
   it('a claim whose effects are there is trusted, even when the fence of its shard was pruned since', async () => {
     const body = { ...good('u-kept'), event_id: 'evt-kept' };
-    expect(failures(await userActivityHandler(kinesisEvent(records(userActivity, [body]))))).toEqual([]);
+    expect(failures(await handler(kinesisEvent(records(rtCounter, [body]))))).toEqual([]);
     // Another shard's retry of the same event long after: the item holds no fence for the first shard any more.
-    const profile = (await find('user_activity#user#u-kept', 'profile'))!;
-    await h().db.client.send(new PutItemCommand({ TableName: process.env.TABLE_NAME!, Item: toAttributeMap({ ...profile, hw: {} }) }));
-    expect(failures(await userActivityHandler(kinesisEvent(records(userActivity, [body], 5, 'shardId-000000000001'))))).toEqual([]);
-    expect(await find('user_activity#user#u-kept', 'profile')).toMatchObject({ total: 1 });
+    const counter = (await find('rt_counter#counter#u-kept', 'count'))!;
+    await h().db.client.send(new PutItemCommand({ TableName: process.env.TABLE_NAME!, Item: toAttributeMap({ ...counter, hw: {} }) }));
+    expect(failures(await handler(kinesisEvent(records(rtCounter, [body], 5, 'shardId-000000000001'))))).toEqual([]);
+    expect(await find('rt_counter#counter#u-kept', 'count')).toMatchObject({ count: 1 });
   });
 });
 
 describe('idempotency conflicts', () => {
   it('a reused event_id with a different body is not applied, and is reported by a metric and an alert naming both records', async () => {
     const first = { ...good('u-1'), event_id: 'evt-7' };
-    const second = { ...good('u-1'), action: 'click', event_id: 'evt-7' };
-    expect(failures(await userActivityHandler(kinesisEvent(records(userActivity, [first]))))).toEqual([]);
+    const second = { ...good('u-1'), amount: 2, event_id: 'evt-7' };
+    expect(failures(await handler(kinesisEvent(records(rtCounter, [first]))))).toEqual([]);
     h().takeOutput();
     // Same body again: a client retry, silently skipped. Different body: a conflict.
-    expect(failures(await userActivityHandler(kinesisEvent(records(userActivity, [first, second], 2))))).toEqual([]);
-    expect(await find('user_activity#user#u-1', 'profile')).toMatchObject({ total: 1, actions: { page_view: 1 } });
+    expect(failures(await handler(kinesisEvent(records(rtCounter, [first, second], 2))))).toEqual([]);
+    expect(await find('rt_counter#counter#u-1', 'count')).toMatchObject({ count: 1 });
     expect(emf()).toMatchObject({ DuplicateEvents: 1, IdempotencyConflicts: 1 });
     const alerts = alertDetails(h().sink).filter((a) => a.alert_type === 'IdempotencyConflict');
     expect(alerts).toHaveLength(1);
@@ -243,58 +223,39 @@ describe('idempotency conflicts', () => {
       details: { reason: 'idempotency_conflict', sequence_number: sequenceNumber(3), claimed_by: { sequence_number: sequenceNumber(1) } },
     });
     // Kept, with its payload, where someone can look at it.
-    expect((await malformed('user_activity')).map((i) => i.reason)).toEqual(['idempotency_conflict']);
+    expect((await malformed('rt_counter')).map((i) => i.reason)).toEqual(['idempotency_conflict']);
   });
 
   it('detects a conflict inside one batch too', async () => {
-    const res = await userActivityHandler(
-      kinesisEvent(records(userActivity, [{ ...good('u-1'), event_id: 'evt-8' }, { ...good('u-9'), event_id: 'evt-8' }])),
+    const res = await handler(
+      kinesisEvent(records(rtCounter, [{ ...good('u-1'), event_id: 'evt-8' }, { ...good('u-9'), event_id: 'evt-8' }])),
     );
     expect(failures(res)).toEqual([]);
-    expect(await find('user_activity#user#u-9', 'profile')).toBeUndefined();
+    expect(await find('rt_counter#counter#u-9', 'count')).toBeUndefined();
     expect(alertDetails(h().sink).map((a) => a.alert_type)).toEqual(['IdempotencyConflict']);
   });
 });
 
 describe('event time bounds', () => {
-  const ib = (timestamp: string) => ({ event_type: 'ib_call_logged', timestamp, payload: { student_id: 'stu-1', call_id: `c-${timestamp}` } });
+  const dated = (timestamp: string) => ({ key: 'k-1', timestamp });
 
-  it('an event dated 9999-12-31 or before 1970 is malformed (timestamp_out_of_range) and changes no window', async () => {
-    expect(failures(await tutoringHandler(kinesisEvent(records(tutoring, [ib('2026-11-22T10:00:00Z'), ib('9999-12-31T00:00:00Z'), ib('1969-07-20T20:17:00Z')]))))).toEqual([]);
-    expect(failures(await tutoringHandler(kinesisEvent(records(tutoring, [ib('2026-11-23T09:00:00Z')], 4))))).toEqual([]);
-    const student = await find('tutoring#student#stu-1', 'aggregate');
-    expect(student).toMatchObject({ ib_calls_7d: 2, as_of: '2026-11-23T09:00:00.000Z' });
-    expect((await malformed('tutoring')).map((i) => i.reason)).toEqual(['timestamp_out_of_range', 'timestamp_out_of_range']);
+  it('an event dated 9999-12-31 or before 1970 is malformed (timestamp_out_of_range) and changes no count nor the newest event time', async () => {
+    expect(failures(await handler(kinesisEvent(records(rtCounter, [dated('2026-11-22T10:00:00Z'), dated('9999-12-31T00:00:00Z'), dated('1969-07-20T20:17:00Z')]))))).toEqual([]);
+    expect(failures(await handler(kinesisEvent(records(rtCounter, [dated('2026-11-23T09:00:00Z')], 4))))).toEqual([]);
+    const counter = await find('rt_counter#counter#k-1', 'count');
+    expect(counter).toMatchObject({ count: 2, as_of: '2026-11-23T09:00:00.000Z' });
+    expect((await malformed('rt_counter')).map((i) => i.reason)).toEqual(['timestamp_out_of_range', 'timestamp_out_of_range']);
   });
 
   it('an event beyond the tolerance after its arrival is malformed; within it, it is applied (EVENT_TIME_TOLERANCE_SECONDS)', async () => {
     process.env.EVENT_TIME_TOLERANCE_SECONDS = '3600';
     try {
-      const arrival = records(tutoring, [ib('2026-01-01T00:00:00Z')])[0]!.kinesis.approximateArrivalTimestamp * 1000;
-      const res = await tutoringHandler(kinesisEvent(records(tutoring, [ib(new Date(arrival + 3_000_000).toISOString()), ib(new Date(arrival + 3_700_000).toISOString())])));
+      const arrival = records(rtCounter, [dated('2026-01-01T00:00:00Z')])[0]!.kinesis.approximateArrivalTimestamp * 1000;
+      const res = await handler(kinesisEvent(records(rtCounter, [dated(new Date(arrival + 3_000_000).toISOString()), dated(new Date(arrival + 3_700_000).toISOString())])));
       expect(failures(res)).toEqual([]);
-      expect((await malformed('tutoring')).map((i) => [i.reason, i.sequence_number])).toEqual([['timestamp_out_of_range', sequenceNumber(2)]]);
+      expect((await malformed('rt_counter')).map((i) => [i.reason, i.sequence_number])).toEqual([['timestamp_out_of_range', sequenceNumber(2)]]);
     } finally {
       delete process.env.EVENT_TIME_TOLERANCE_SECONDS;
     }
-  });
-
-  it('a late event older than every window changes no window', async () => {
-    await tutoringHandler(kinesisEvent(records(tutoring, [ib('2026-11-22T10:00:00Z')])));
-    const before = await find('tutoring#student#stu-1', 'aggregate');
-    await tutoringHandler(kinesisEvent(records(tutoring, [ib('2026-09-01T10:00:00Z')], 2)));
-    const after = await find('tutoring#student#stu-1', 'aggregate');
-    const windows = (i: Record<string, unknown>) => Object.fromEntries(Object.entries(i).filter(([k]) => /_\d+d$/.test(k) || k === 'days' || k === 'as_of'));
-    expect(windows(after!)).toEqual(windows(before!));
-    expect(after).toMatchObject({ late_events: 1 });
-  });
-
-  it('never computes a TTL in the past: a user_activity day older than its retention gets no day item', async () => {
-    await userActivityHandler(kinesisEvent(records(userActivity, [{ ...good('u-1'), timestamp: '2020-01-01T10:00:00Z' }, { ...good('u-1'), timestamp: '2026-11-22T10:00:00Z' }])));
-    const items = (await h().scan()).filter((i) => i.pk === 'user_activity#user#u-1');
-    expect(items.map((i) => i.sk)).toEqual(['day#2026-11-22', 'profile']);
-    expect(items.find((i) => i.sk === 'profile')).toMatchObject({ total: 2 });
-    const now = Date.now() / 1000;
-    for (const item of await h().scan()) if (item.expiresAt !== undefined) expect(Number(item.expiresAt)).toBeGreaterThan(now);
   });
 });

@@ -3,6 +3,7 @@ import { alertDetails, useHarness } from '../../test/support/harness.js';
 import { kinesisEvent, records } from '../../test/support/kinesis.js';
 import { tutoring } from './family.js';
 import { handler, route } from './handler.js';
+import { itemSize } from '../runtime/item-size.js';
 
 const h = useHarness();
 
@@ -171,5 +172,42 @@ describe('tutoring with hostile data', () => {
       expect(await item(`tutoring#subject#${name.toLowerCase()}`, `region#${name.toLowerCase()}`)).toMatchObject({ balance_status: 'high_demand' });
     }
     expect(alertDetails(h().sink).map((a) => a.alert_type)).toEqual(names.map(() => 'supply_demand_imbalance'));
+  });
+});
+
+describe('tutoring items under many students and late events', () => {
+  const failures = (res: { batchItemFailures: { itemIdentifier: string }[] }) => res.batchItemFailures.map((f) => f.itemIdentifier);
+  const find = async (pk: string, sk: string) => (await h().scan()).find((i) => i.pk === pk && i.sk === sk);
+  const session = (student_id: string, minute: number, subject = 'math') => ({
+    event_type: 'session_started',
+    timestamp: new Date(Date.parse('2026-11-23T08:00:00Z') + minute * 60_000).toISOString(),
+    payload: { session_id: `s-${student_id}-${minute}`, student_id, tutor_id: `t-${minute % 7}`, subject },
+  });
+  const ib = (timestamp: string) => ({ event_type: 'ib_call_logged', timestamp, payload: { student_id: 'stu-1', call_id: `c-${timestamp}` } });
+
+  it('a subject shared by 1,200 distinct students keeps one fence per shard, whatever the number of partition keys', async () => {
+    const students = Array.from({ length: 1_200 }, (_, i) => `stu-${i}`);
+    for (let start = 0; start < students.length; start += 400) {
+      const batch = records(tutoring, students.slice(start, start + 400).map((s, i) => session(s, start + i)), start + 1);
+      expect(failures(await handler(kinesisEvent(batch)))).toEqual([]);
+    }
+    const subject = await find('tutoring#subject#math', 'aggregate');
+    expect(subject).toMatchObject({ sessions_7d: 1_200 });
+    expect(Object.keys(subject!.hw as object)).toEqual(['shardId-000000000000']);
+    // Far below the bound the README states for a subject item (fences per shard, 30 day buckets, counters).
+    expect(itemSize(subject!)).toBeLessThan(4_096);
+    // Redelivering the middle batch changes nothing.
+    await handler(kinesisEvent(records(tutoring, students.slice(400, 800).map((s, i) => session(s, 400 + i)), 401)));
+    expect(await find('tutoring#subject#math', 'aggregate')).toMatchObject({ sessions_7d: 1_200 });
+  }, 300_000);
+
+  it('a late event older than every window changes no window', async () => {
+    await handler(kinesisEvent(records(tutoring, [ib('2026-11-22T10:00:00Z')])));
+    const before = await find('tutoring#student#stu-1', 'aggregate');
+    await handler(kinesisEvent(records(tutoring, [ib('2026-09-01T10:00:00Z')], 2)));
+    const after = await find('tutoring#student#stu-1', 'aggregate');
+    const windows = (i: Record<string, unknown>) => Object.fromEntries(Object.entries(i).filter(([k]) => /_\d+d$/.test(k) || k === 'days' || k === 'as_of'));
+    expect(windows(after!)).toEqual(windows(before!));
+    expect(after).toMatchObject({ late_events: 1 });
   });
 });

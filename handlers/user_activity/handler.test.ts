@@ -68,3 +68,16 @@ describe('user_activity with hostile data', () => {
     expect(profile).toMatchObject({ total: 130, other_actions: 30 });
   });
 });
+
+describe('user_activity day retention', () => {
+  const good = (user_id: string) => ({ user_id, action: 'page_view' });
+
+  it('never computes a TTL in the past: a user_activity day older than its retention gets no day item', async () => {
+    await handler(kinesisEvent(records(userActivity, [{ ...good('u-1'), timestamp: '2020-01-01T10:00:00Z' }, { ...good('u-1'), timestamp: '2026-11-22T10:00:00Z' }])));
+    const items = (await h().scan()).filter((i) => i.pk === 'user_activity#user#u-1');
+    expect(items.map((i) => i.sk)).toEqual(['day#2026-11-22', 'profile']);
+    expect(items.find((i) => i.sk === 'profile')).toMatchObject({ total: 2 });
+    const now = Date.now() / 1000;
+    for (const item of await h().scan()) if (item.expiresAt !== undefined) expect(Number(item.expiresAt)).toBeGreaterThan(now);
+  });
+});
