@@ -10,7 +10,7 @@ import { FAMILIES } from '../tools/generators/families.js';
 import { addFamilies } from '../modules/app.js';
 import { ENVIRONMENTS } from '../modules/environments.js';
 import { PipelineStack } from '../modules/pipeline-stack.js';
-import { resources, synthJson } from '../modules/synth-helpers.js';
+import { resources, synthJson } from '../test/support/synthesized.js';
 import { ALARM_METRICS_PER_FAMILY, ALERT_DELIVERY_ALARM_METRICS, API_ALARM_METRICS, EMF_METRICS_PER_FAMILY, SECONDS_PER_MONTH } from './inputs.js';
 import { estimate, invocationsPerSecond, processorMs, tracesPerSecond, unitsAt, type FamilyUnits, type MeasuredUnits, type Workload } from './model.js';
 import { PRICES, tiered } from './prices.js';

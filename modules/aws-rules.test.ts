@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, UNRESERVED_CONCURRENCY_MINIMUM, requiredAccountConcurrency, type EnvironmentName } from './environments.js';
 import type { PipelineStack } from './pipeline-stack.js';
-import { policyDoc, resources, synthJson, type Block, type TfJson } from './synth-helpers.js';
+import { policyDoc, resources, synthJson, type Block, type TfJson } from '../test/support/synthesized.js';
 
 const tf = {} as Record<EnvironmentName, TfJson>;
 let stacks: PipelineStack[];

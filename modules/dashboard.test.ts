@@ -13,7 +13,7 @@ import { FAILURE_METRIC_FILTER, failureBucketPrefix } from './failure-destinatio
 import { ENVIRONMENT_NAMES, ENVIRONMENTS, type EnvironmentName } from './environments.js';
 import { EventFamily } from './event-family.js';
 import type { PipelineStack } from './pipeline-stack.js';
-import { one, ref, resources, synthJson, type TfJson } from './synth-helpers.js';
+import { one, ref, resources, synthJson, type TfJson } from '../test/support/synthesized.js';
 
 const tf = {} as Record<EnvironmentName, TfJson>;
 let stacks: PipelineStack[];

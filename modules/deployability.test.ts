@@ -22,7 +22,7 @@ import { ApiGatewayMethodResponse } from '@cdktf/provider-aws/lib/api-gateway-me
 import { fromTfLiteral } from './iam.js';
 import { eventModel } from './models.js';
 import { PipelineStack } from './pipeline-stack.js';
-import { named, one, policyDoc, ref, resources, synthJson, type Block, type TfJson } from './synth-helpers.js';
+import { named, one, policyDoc, ref, resources, synthJson, type Block, type TfJson } from '../test/support/synthesized.js';
 import { userActivity } from '../handlers/user_activity/family.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));

@@ -19,7 +19,7 @@ import { ENVIRONMENTS, ENVIRONMENT_NAMES, type EnvironmentName } from './environ
 import { EventFamily } from './event-family.js';
 import { fromTfLiteral } from './iam.js';
 import { PipelineStack } from './pipeline-stack.js';
-import { familyCases, keyByAlias, named, one, policyDoc, ref, resources, synthesizeApp, synthJson, type Block, type TfJson } from './synth-helpers.js';
+import { familyCases, keyByAlias, named, one, policyDoc, ref, resources, synthesizeApp, synthJson, type Block, type TfJson } from '../test/support/synthesized.js';
 import { putRecordRequestTemplate } from './templates.js';
 
 let tf: Record<EnvironmentName, TfJson>;

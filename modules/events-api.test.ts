@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, type EnvironmentName } from './environments.js';
 import { fromTfLiteral } from './iam.js';
 import { batchModel, eventModel, modelName } from './models.js';
-import { familyCases, named, one, policyDoc, ref, resources, synthesizeApp, type Block, type TfJson } from './synth-helpers.js';
+import { familyCases, named, one, policyDoc, ref, resources, synthesizeApp, type Block, type TfJson } from '../test/support/synthesized.js';
 import { GATEWAY_RESPONSES, METHOD_STATUS_CODES, integrationResponses, putRecordRequestTemplate, putRecordsRequestTemplate } from './templates.js';
 
 let tf: Record<EnvironmentName, TfJson>;

@@ -30,7 +30,7 @@ import { EventFamily } from './event-family.js';
 import { DEFAULT_FAILURE_RETENTION_DAYS, FAILURE_OBJECT_PREFIX, failureBucketPrefix } from './failure-destination.js';
 import { fromTfLiteral } from './iam.js';
 import { PipelineStack } from './pipeline-stack.js';
-import { keyByAlias, named, one, policyDoc, ref, resources, synthJson, type Block, type TfJson } from './synth-helpers.js';
+import { keyByAlias, named, one, policyDoc, ref, resources, synthJson, type Block, type TfJson } from '../test/support/synthesized.js';
 
 const tf = {} as Record<EnvironmentName, TfJson>;
 beforeAll(() => {

@@ -10,7 +10,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EnvironmentName } from './environments.js';
 import type { PipelineStack } from './pipeline-stack.js';
-import { synthesizeApp, type Block, type TfJson } from './synth-helpers.js';
+import { synthesizeApp, type Block, type TfJson } from '../test/support/synthesized.js';
 
 let stacks: PipelineStack[];
 let tf: Record<EnvironmentName, TfJson>;

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FAMILIES } from '../handlers/families.js';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, type EnvironmentName } from './environments.js';
 import { PipelineStack } from './pipeline-stack.js';
-import { keyByAlias, named, one, ref, synthesizeApp, synthJson, type TfJson } from './synth-helpers.js';
+import { keyByAlias, named, one, ref, synthesizeApp, synthJson, type TfJson } from '../test/support/synthesized.js';
 
 let stacks: PipelineStack[];
 let tf: Record<EnvironmentName, TfJson>;

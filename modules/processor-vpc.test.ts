@@ -19,7 +19,7 @@ import {
   validateProcessorVpc,
   type ProcessorVpc,
 } from './processor-vpc.js';
-import { policyDoc, resources, synthJson, type Block, type TfJson } from './synth-helpers.js';
+import { policyDoc, resources, synthJson, type Block, type TfJson } from '../test/support/synthesized.js';
 
 const VPC: ProcessorVpc = { subnetIds: ['subnet-0a1b2c3d4e5f60718', 'subnet-0123456789abcdef0'], securityGroupIds: ['sg-0fedcba9876543210'] };
 

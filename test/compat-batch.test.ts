@@ -24,7 +24,7 @@ import { ENVIRONMENTS } from '../modules/environments.js';
 import { fromTfLiteral } from '../modules/iam.js';
 import { compatBatchModel, MAX_PARTITION_KEY_LENGTH, modelName } from '../modules/models.js';
 import { PipelineStack } from '../modules/pipeline-stack.js';
-import { one, resources, synthJson, type TfJson } from '../modules/synth-helpers.js';
+import { one, resources, synthJson, type TfJson } from './support/synthesized.js';
 import { compatPutRecordsRequestTemplate, putRecordsResponseTemplate } from '../modules/templates.js';
 import { eventually, fastWindows, post, scanAll, tempStateDir } from './local/helpers.js';
 

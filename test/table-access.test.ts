@@ -33,7 +33,7 @@ import { addFamilies } from '../modules/app.js';
 import type { PipelineDeployment } from '../modules/deployment.js';
 import { ENVIRONMENTS } from '../modules/environments.js';
 import { PipelineStack } from '../modules/pipeline-stack.js';
-import { named, policyDoc, ref, resources, synthJson, type Block } from '../modules/synth-helpers.js';
+import { named, policyDoc, ref, resources, synthJson, type Block } from './support/synthesized.js';
 import { PROCESSOR_TABLE_ACTIONS, processorTableAccess, type TableGrant } from '../modules/table-access.js';
 
 const REGION = 'eu-west-1';

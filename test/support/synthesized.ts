@@ -1,13 +1,9 @@
-/**
- * Test helpers over synthesized Terraform JSON (used by the modules' tests).
- * Kept in modules/ because the tests that use them live here; nothing in the
- * stacks imports it.
- */
+/** Test helpers over synthesized Terraform JSON, for the modules' tests (and the cost model's). */
 import { Testing } from 'cdktf';
-import { FAMILIES } from '../handlers/families.js';
-import { buildApp } from './app.js';
-import { ENVIRONMENT_NAMES, type EnvironmentName } from './environments.js';
-import type { PipelineStack } from './pipeline-stack.js';
+import { FAMILIES } from '../../handlers/families.js';
+import { buildApp } from '../../modules/app.js';
+import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../modules/environments.js';
+import type { PipelineStack } from '../../modules/pipeline-stack.js';
 
 export type Block = Record<string, any>;
 
