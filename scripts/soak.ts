@@ -55,6 +55,11 @@ const options = {
   progress: say,
 };
 say(`${profile} profile, ${options.events} events, seed ${options.seed}, malformed ${options.malformed}, crash ${options.handlerCrashRate}, DynamoDB throttle ${options.dynamoThrottleRate}, restart ${options.restart}`);
+/** `a MiB before the restart, b MiB after`, or `a MiB` without a restart. */
+function perLifetime(mebibytes: readonly number[]): string {
+  return mebibytes.length > 1 ? `${mebibytes[0]} MiB before the restart, ${mebibytes.slice(1).join(', ')} MiB after` : `${mebibytes[0] ?? '?'} MiB`;
+}
+
 try {
   const result = await runSoak(options);
   const header =
@@ -62,8 +67,9 @@ try {
     `handler crash ${options.handlerCrashRate * 100} %, DynamoDB throttle ${options.dynamoThrottleRate * 100} %, ${options.restart ? 'one restart' : 'no restart'}. ` +
     `Injected: ${result.faults.failedInvocations} failed invocations, ${result.faults.throttled} throttled of ${result.faults.dynamoRequests} DynamoDB requests. ` +
     `Send ${result.seconds.send.toFixed(0)} s, drain ${result.seconds.drain.toFixed(0)} s, total ${result.seconds.total.toFixed(0)} s. ` +
-    `Peak resident memory of the one process (local mode, its engines, the sandboxes as worker threads): ` +
-    `${result.memory.peakRssMiBPerLifetime.map((m) => `${m} MiB`).join(' before the restart, ')}${result.memory.peakRssMiBPerLifetime.length > 1 ? ' after' : ''}; kernel peak ${result.memory.maxRssMiB} MiB.`;
+    `Peak resident memory: this process (local mode with dynalite, the pollers and the sandboxes as worker threads) ` +
+    `${perLifetime(result.memory.peakRssMiBPerLifetime)}, kernel peak ${result.memory.maxRssMiB} MiB; ` +
+    `kinesis-local ${result.memory.kinesisPeakRssMiBPerLifetime.length > 0 ? perLifetime(result.memory.kinesisPeakRssMiBPerLifetime) : 'not measured (no /proc)'}.`;
   console.log(`\n${header}\n\n${formatChecks(result)}\n`);
   if (result.examples.length > 0) console.log(`examples:\n${result.examples.map((e) => `  ${e}`).join('\n')}\n`);
   console.log(result.ok ? 'RECONCILED: nothing lost, nothing applied twice.' : 'FAILED: see the ✗ rows.');

@@ -34,6 +34,15 @@ describe('soak with faults', () => {
     expect(result.summary.claimedWithoutEffects).toBe(0);
   });
 
+  it('reports the peak memory of this process and of kinesis-local in each lifetime of local mode', () => {
+    expect(result.memory.peakRssMiBPerLifetime).toHaveLength(2);
+    expect(Math.min(...result.memory.peakRssMiBPerLifetime)).toBeGreaterThan(50);
+    expect(result.memory.maxRssMiB).toBeGreaterThanOrEqual(Math.max(...result.memory.peakRssMiBPerLifetime) - 1);
+    // /proc is Linux's; elsewhere the soak says it could not measure the engine.
+    if (process.platform === 'linux') expect(result.memory.kinesisPeakRssMiBPerLifetime.every((m) => m > 20)).toBe(true);
+    if (process.platform === 'linux') expect(result.memory.kinesisPeakRssMiBPerLifetime).toHaveLength(2);
+  });
+
   const s = (v: AttributeValue | undefined) => v?.S ?? '';
 
   it('flags a counter off by one', () => {

@@ -63,11 +63,12 @@ export interface SoakResult extends Reconciliation {
   sizes: { largest?: { pk: string; sk: string; bytes: number }; shared?: { pk: string; sk: string; bytes: number; bound: number }; itemLimit: number };
   seconds: { send: number; drain: number; total: number };
   /**
-   * Resident memory of this process, which hosts local mode with every engine and
-   * each processor's sandbox as a worker thread: the peak sampled in each local-mode
-   * lifetime (before and after the restart) and the kernel's peak for the whole run.
+   * Resident memory, MiB. This process hosts local mode (gateway, dynalite, pollers, and each
+   * processor's sandbox as a worker thread): its peak sampled in each local-mode lifetime (before
+   * and after the restart) and the kernel's peak for the whole run. kinesis-local runs as its own
+   * process, started anew with each lifetime: the kernel's peak of each (VmHWM; Linux only).
    */
-  memory: { peakRssMiBPerLifetime: number[]; maxRssMiB: number };
+  memory: { peakRssMiBPerLifetime: number[]; maxRssMiB: number; kinesisPeakRssMiBPerLifetime: number[] };
   faults: { crashes?: number; throttled?: number; dynamoRequests?: number; failedInvocations?: number };
   inputs?: ReconcileInput;
 }
@@ -107,8 +108,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     rssTimer = setInterval(() => (peakRss[lifetime] = Math.max(peakRss[lifetime]!, process.memoryUsage.rss())), 1000).unref();
     say(`local mode up at ${local.apiUrl} (state ${stateDir})`);
   };
+  const kinesisPeakRss: number[] = [];
   const recordStats = () => {
     if (!local) return;
+    const kinesisPeak = kinesisPeakRssMiB(stateDir);
+    if (kinesisPeak !== undefined) kinesisPeakRss.push(kinesisPeak);
     const stats = local.stats?.() ?? {};
     failedInvocations.push(Object.values(stats).reduce((n, s) => n + (s.failedInvocations ?? 0), 0));
     const f = local.faultStats?.();
@@ -188,7 +192,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       ...(options.returnInputs ? { inputs } : {}),
       stateDir,
       seconds: { send: sendSeconds, drain: drainSeconds, total: (Date.now() - t0) / 1000 },
-      memory: { peakRssMiBPerLifetime: peakRss.map(mebibytes), maxRssMiB: mebibytes(process.resourceUsage().maxRSS * 1024) },
+      memory: { peakRssMiBPerLifetime: peakRss.map(mebibytes), maxRssMiB: mebibytes(process.resourceUsage().maxRSS * 1024), kinesisPeakRssMiBPerLifetime: kinesisPeakRss },
       faults: {
         failedInvocations: failedInvocations.reduce((a, b) => a + b, 0),
         throttled: throttled.reduce((a, b) => a + b.throttled, 0),
@@ -199,6 +203,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     clearInterval(rssTimer);
     await local?.stop().catch(() => {});
     if (!options.keepState && !options.stateDir) rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** The kernel's peak resident memory of the running kinesis-local (its pid file is in the engine's data folder). */
+function kinesisPeakRssMiB(stateDir: string): number | undefined {
+  try {
+    const pid = readFileSync(join(stateDir, 'kinesis', 'kinesis-local.pid'), 'utf8').trim();
+    const peak = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return peak ? Math.round(Number(peak[1]) / 1024) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
