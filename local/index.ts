@@ -23,7 +23,7 @@ import { startGateway } from './gateway.js';
 import { startLivePage } from './live-page.js';
 import { Sandbox } from './invoker.js';
 import { StreamPoller, type BatchReport, type PollerStats } from './poller.js';
-import { assertPortFree, waitUntil } from './ports.js';
+import { assertPortFree, DEFAULT_API_PORT, waitUntil } from './ports.js';
 import { processorCredentials, tableHashKeys, type TablePrincipal } from './table-access.js';
 import { processorTableAccess } from '../modules/table-access.js';
 
@@ -151,7 +151,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   // Before the port checks: a kinesis-local left over by a killed run holds the Kinesis ports.
   await endLeftoverEngine(join(stateDir, 'kinesis'), (m) => print(`warning: ${m}`));
   const ports = options.enginePorts ?? {};
-  for (const [what, port] of [['API', options.port ?? 4010], ['Kinesis', ports.kinesis], ['Kinesis TLS', ports.kinesisTls], ['DynamoDB', ports.dynamodb], ['alert sink', ports.alertSink]] as const) {
+  for (const [what, port] of [['API', options.port ?? DEFAULT_API_PORT], ['Kinesis', ports.kinesis], ['Kinesis TLS', ports.kinesisTls], ['DynamoDB', ports.dynamodb], ['alert sink', ports.alertSink]] as const) {
     if (port) await assertPortFree(port, what);
   }
 
@@ -313,7 +313,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     const gateway = await startGateway({
       deployment,
       kinesisEndpoint: kinesisEngine.endpoint,
-      port: options.port ?? 4010,
+      port: options.port ?? DEFAULT_API_PORT,
       ...(apiKey ? { apiKey } : {}),
       localRoutes: {
         alerts: () => alertSink.events(),

@@ -1,6 +1,12 @@
 import type { Server } from 'node:net';
 import { createServer } from 'node:net';
 
+/** The API port of `npm start` unless `PORT` says otherwise; the engines take the next four. */
+export const DEFAULT_API_PORT = 4010;
+
+/** The API port local mode's command-line tools mean: `PORT`, else DEFAULT_API_PORT. */
+export const localApiPort = (): number => (process.env.PORT === undefined ? DEFAULT_API_PORT : Number(process.env.PORT));
+
 /** A port the OS says is free right now (bind to 0, read it, release it). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -22,6 +22,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LOCAL_CREDENTIALS, dynamoClient, kinesisClient } from '../local/aws.js';
 import { REPO_ROOT, LOCAL_ACCOUNT_ID } from '../local/index.js';
 import { Sandbox } from '../local/invoker.js';
+import { localApiPort } from '../local/ports.js';
 import type { FamilyDeployment } from '../modules/deployment.js';
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../modules/environments.js';
 import { failureBucketPrefix } from '../modules/failure-destination.js';
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const region = deployment.region;
-  const port = Number(values.port ?? process.env.PORT ?? 4010);
+  const port = values.port === undefined ? localApiPort() : Number(values.port);
   const stateDir = resolve(values.state ?? resolve(REPO_ROOT, '.local'));
   // npm start puts the engines on the four ports after the API's (scripts/start.ts).
   const endpoints = { kinesis: `http://127.0.0.1:${port + 1}`, dynamodb: `http://127.0.0.1:${port + 3}`, alertSink: `http://127.0.0.1:${port + 4}` };

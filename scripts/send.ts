@@ -1,7 +1,7 @@
 /**
  * Event generator and load sender:
  *   npm run send -- --family tutoring --rate 500 --duration 30 [--batch 100] [--malformed 0.05]
- *                   [--url http://127.0.0.1:3000] [--api-key KEY] [--seed 1] [--log sent.jsonl]
+ *                   [--url http://127.0.0.1:$PORT, else 4010: npm start's API] [--api-key KEY] [--seed 1] [--log sent.jsonl]
  * `--family all` (or a comma list) mixes families. `--count N` stops after N events.
  */
 import { parseArgs } from 'node:util';
@@ -9,6 +9,7 @@ import { FAMILIES } from '../handlers/families.js';
 import { eventSource } from '../tools/generators/source.js';
 import { Sender } from '../tools/generators/sender.js';
 import { fmt } from '../tools/generators/stats.js';
+import { localApiPort } from '../local/ports.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,7 +20,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '16' },
     malformed: { type: 'string', default: '0' },
-    url: { type: 'string', default: process.env.EVENT_FLOW_URL ?? 'http://127.0.0.1:3000' },
+    url: { type: 'string', default: process.env.EVENT_FLOW_URL ?? `http://127.0.0.1:${localApiPort()}` },
     'api-key': { type: 'string', default: process.env.EVENT_FLOW_API_KEY },
     seed: { type: 'string', default: '1' },
     epoch: { type: 'string' },

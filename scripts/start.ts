@@ -12,6 +12,7 @@ import { join, relative } from 'node:path';
 import { FAMILIES } from '../handlers/families.js';
 import { buildHandlers } from '../tools/build/bundles.js';
 import { REPO_ROOT, startLocal, type LocalPipeline } from '../local/index.js';
+import { localApiPort } from '../local/ports.js';
 
 const { values } = parseArgs({
   options: {
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   const skip = values['no-build'] || (!values.build && bundlesFresh());
   const bundlesReady = skip ? Promise.resolve() : buildHandlers().then(() => void (buildMs = Date.now() - b0));
   bundlesReady.catch(() => {}); // startLocal reports the failure
-  const port = process.env.PORT === undefined ? 4010 : Number(process.env.PORT);
+  const port = localApiPort();
   const enginePorts = port === 0 ? {} : { kinesis: port + 1, kinesisTls: port + 2, dynamodb: port + 3, alertSink: port + 4, livePage: port + 5 };
   const local = await startLocal({ port, enginePorts, clean: values.clean, verbose: values.verbose, print: log, bundlesReady });
   log(banner(local, buildMs));

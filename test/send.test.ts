@@ -1,10 +1,16 @@
+import { execFile } from 'node:child_process';
 import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAMILIES, MixedGenerator, createGenerator, familyByName, malform } from '../tools/generators/families.js';
 import { Prng } from '../tools/generators/prng.js';
 import { Sender, type LogEntry } from '../tools/generators/sender.js';
 import { eventSource } from '../tools/generators/source.js';
+
+const run = promisify(execFile);
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 const options = { seed: 7, epochMs: Date.parse('2026-11-01T00:00:00Z'), idPrefix: 't' };
 
@@ -154,4 +160,13 @@ describe('sender over real HTTP', () => {
     const batchBodies = seen.filter((s) => s.path === '/events/payments/batch').map((s) => JSON.parse(s.body).records.length);
     expect(batchBodies.sort((a, b) => a - b)).toEqual([1, 25, 25, 25, 25]);
   });
+
+  it('npm run send without --url reaches the API of npm start on the same PORT', async () => {
+    const before = seen.filter((s) => s.path === '/events/orders').length;
+    const { EVENT_FLOW_URL: _unset, ...inherited } = process.env;
+    const env = { ...inherited, PORT: new URL(url).port };
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/send.ts', '--family', 'orders', '--count', '5', '--rate', '0'], { env, cwd: repoRoot });
+    expect(seen.filter((s) => s.path === '/events/orders').length - before).toBe(5);
+    expect(stdout).toMatch(/accepted/);
+  }, 60_000);
 });
