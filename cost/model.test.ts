@@ -77,19 +77,22 @@ describe('event source mapping and processor model', () => {
 });
 
 describe('estimate of an environment', () => {
-  it('dev at 10 events/s: each line recomputed from the settings and the price table', () => {
+  it('dev at 2.5 events/s per family: each line recomputed from the settings and the price table', () => {
     const dev = ENVIRONMENTS.dev;
-    const single = estimate(dev, NAMES, WORKLOAD, 'single', MEASURED);
-    const batch = estimate(dev, NAMES, WORKLOAD, 'batch', MEASURED);
-    const events = 10 * 2_628_000;
+    // Per family, so the figures hold for any number of families in the list.
+    const n = NAMES.length;
+    const workload = { ...WORKLOAD, eventsPerSecond: 2.5 * n };
+    const single = estimate(dev, NAMES, workload, 'single', MEASURED);
+    const batch = estimate(dev, NAMES, workload, 'batch', MEASURED);
+    const events = 2.5 * n * 2_628_000;
     expect(cost(single, 'REST API requests')).toBeCloseTo((events / 1e6) * 3.5, 6);
     expect(cost(batch, 'REST API requests')).toBeCloseTo((events / 100 / 1e6) * 3.5, 6);
-    // 4 streams × 1 shard × 730 h; 450 B records are one 25 KB PUT payload unit each.
-    expect(cost(single, 'shard-hours')).toBeCloseTo(4 * 1 * 730 * 0.015, 6);
+    // n streams × 1 shard × 730 h; 450 B records are one 25 KB PUT payload unit each.
+    expect(cost(single, 'shard-hours')).toBeCloseTo(n * 1 * 730 * 0.015, 6);
     expect(cost(single, 'PUT payload units')).toBeCloseTo((events / 1e6) * 0.014, 6);
     // 2.5 events/s per family on one shard with a 1 s window: one invocation a second per family, 2.5 records each.
-    expect(cost(single, 'invocations')).toBeCloseTo(((4 * 2_628_000) / 1e6) * 0.2, 6);
-    expect(cost(single, 'compute')).toBeCloseTo(4 * 2_628_000 * (processorMs(2.5) / 1000) * (256 / 1024) * 0.0000133334, 6);
+    expect(cost(single, 'invocations')).toBeCloseTo(((n * 2_628_000) / 1e6) * 0.2, 6);
+    expect(cost(single, 'compute')).toBeCloseTo(n * 2_628_000 * (processorMs(2.5) / 1000) * (256 / 1024) * 0.0000133334, 6);
     // 2.5 records per invocation lies between the measured batch sizes 1 and 100.
     const t = Math.log(2.5) / Math.log(100);
     expect(cost(single, 'write request units')).toBeCloseTo(((events * (3 + t * (1 - 3))) / 1e6) * 0.625, 4);
@@ -97,7 +100,7 @@ describe('estimate of an environment', () => {
     expect(cost(single, 'custom events')).toBeCloseTo(((events * 0.1) / 1e6) * 1.0, 6);
     expect(cost(single, 'publishes')).toBeCloseTo(((events * 0.1) / 1e6) * 0.5, 6);
     expect(cost(single, 'dashboard')).toBe(3);
-    expect(cost(single, 'alarms')).toBeCloseTo((4 * 7 + 2 + 3) * 0.1, 9);
+    expect(cost(single, 'alarms')).toBeCloseTo((n * 7 + 2 + 3) * 0.1, 9);
     // dev has no archive and no tracing.
     expect(single.byService.has('Firehose + S3')).toBe(false);
     expect(single.byService.has('X-Ray')).toBe(false);
@@ -118,15 +121,16 @@ describe('estimate of an environment', () => {
   it('prod: extended retention, shard-level metrics, archive and tracing are priced from its settings', () => {
     const prod = ENVIRONMENTS.prod;
     const e = estimate(prod, NAMES, WORKLOAD, 'batch', MEASURED);
-    expect(cost(e, 'extended retention')).toBeCloseTo(4 * 4 * 730 * 0.02, 6);
-    expect(e.lines.find((l) => l.item.startsWith('custom metrics'))!.quantity).toBe(4 * (6 + 4 * 4));
+    // Per family: 4 shards × 730 h; EMF metrics and 4 shard-level metrics per shard.
+    expect(cost(e, 'extended retention')).toBeCloseTo(NAMES.length * 4 * 730 * 0.02, 6);
+    expect(e.lines.find((l) => l.item.startsWith('custom metrics'))!.quantity).toBe(NAMES.length * (6 + 4 * 4));
     expect(e.byService.get('Firehose + S3')).toBeGreaterThan(0);
     expect(e.byService.get('X-Ray')).toBeGreaterThan(0);
   });
 
   it('warns when the rate exceeds the provisioned shards (1,000 records/s each) and says how many are needed', () => {
     expect(estimate(ENVIRONMENTS.dev, NAMES, WORKLOAD, 'batch', MEASURED).warnings).toEqual([]);
-    const [warning] = estimate(ENVIRONMENTS.dev, NAMES, { ...WORKLOAD, eventsPerSecond: 10_000 }, 'batch', MEASURED).warnings;
+    const [warning] = estimate(ENVIRONMENTS.dev, NAMES, { ...WORKLOAD, eventsPerSecond: 2_500 * NAMES.length }, 'batch', MEASURED).warnings;
     expect(warning).toMatch(/2500 events\/s per family exceed 1 shard/);
     expect(warning).toMatch(/3 shards are needed/);
   });

@@ -6,6 +6,7 @@
  * does not work (issue 9).
  */
 import { Testing } from 'cdktf';
+import { FAMILIES } from '../handlers/families.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, UNRESERVED_CONCURRENCY_MINIMUM, requiredAccountConcurrency, type EnvironmentName } from './environments.js';
@@ -107,9 +108,9 @@ describe('quota arithmetic', () => {
     expect(UNRESERVED_CONCURRENCY_MINIMUM).toBe(100);
     expect(requiredAccountConcurrency(total)).toBe(total + 100);
     expect(requiredAccountConcurrency(total)).toBeLessThanOrEqual(DEFAULT_ACCOUNT_CONCURRENCY);
-    // A fixed 50 per prod processor would have needed 4 × 50 + 100 = 300: more than many new accounts get.
-    // Prod reserves shards × parallelization: 4 processors × 4 shards × 1 batch each.
-    expect(total).toBe(16);
+    // A fixed 50 per prod processor would have needed 4 × 50 + 100 = 300 with four families: more than many new
+    // accounts get. Prod reserves shards × parallelization: 4 shards × 1 batch each, per processor.
+    expect(total).toBe(FAMILIES.length * 4);
   });
 
   it('stage throttling within the account\'s regional limit, and all environments together too (API Gateway quotas: 10,000 requests/s, burst 5,000, per account and Region)', () => {

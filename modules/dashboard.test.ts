@@ -6,6 +6,7 @@
 import { Testing } from 'cdktf';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod/mini';
+import { FAMILIES } from '../handlers/families.js';
 import { defineFamily } from '../handlers/runtime/family.js';
 import { buildApp } from './app.js';
 import { MAX_ALARMS_PER_WIDGET, MAX_WIDGETS, OUTCOME_METRICS, dashboardBody, type Widget } from './dashboard.js';
@@ -59,7 +60,7 @@ describe.each(ENVIRONMENT_NAMES)('%s dashboard', (env) => {
   it('shows, per family, incoming records and bytes, iterator age, the outcome metrics, failure destination depth and the function', () => {
     const rows = metricRows(body(env).widgets);
     const families = resources(tf[env], 'aws_kinesis_stream').map(([, s]) => String(s.name).slice(prefix.length + 1));
-    expect(families.sort()).toEqual(['orders', 'payments', 'tutoring', 'user_activity']);
+    expect(families.sort()).toEqual(FAMILIES.map((f) => f.name).sort());
     for (const family of families) {
       const name = `${prefix}-${family}`;
       const has = (namespace: string, metric: string, dims: Record<string, string>, stat?: string) =>

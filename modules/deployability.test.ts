@@ -10,6 +10,7 @@ import { Testing } from 'cdktf';
 import * as dynamodb from '@aws-sdk/client-dynamodb';
 import { unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FAMILIES } from '../handlers/families.js';
 import { addFamilies, buildApp } from './app.js';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, accountSettingsOwners, type EnvironmentName } from './environments.js';
 import { ApiGatewayIntegration } from '@cdktf/provider-aws/lib/api-gateway-integration/index.js';
@@ -142,9 +143,9 @@ describe('finding 2: reserved concurrency fits any account', () => {
     }
   });
 
-  it('prod reserves 4 shards × 1 batch each = 4 per processor, 16 in all, instead of 4 × 50', () => {
+  it('prod reserves 4 shards × 1 batch each = 4 per processor, 4 per family in all, instead of 50 each', () => {
     const reserved = resources(tf.prod, 'aws_lambda_function').map(([, fn]) => fn.reserved_concurrent_executions as number);
-    expect(reserved).toEqual([4, 4, 4, 4]);
+    expect(reserved).toEqual(FAMILIES.map(() => 4));
   });
 });
 
@@ -283,7 +284,7 @@ describe('finding 8: least privilege and exposure', () => {
 
   it.each(ENVIRONMENT_NAMES)('%s: the Firehose role trusts Firehose only for this account (sts:ExternalId, which Firehose documents)', (env) => {
     const roles = resources(tf[env], 'aws_iam_role').filter(([, r]) => String(r.name).endsWith('-archive'));
-    expect(roles.length).toBe(ENVIRONMENTS[env].archive ? 4 : 0);
+    expect(roles.length).toBe(ENVIRONMENTS[env].archive ? FAMILIES.length : 0);
     for (const [, role] of roles) {
       const [trust] = statementsOf(tf[env], role.assume_role_policy);
       expect(trust!.condition).toEqual([{ test: 'StringEquals', variable: 'sts:ExternalId', values: [expect.any(String)] }]);

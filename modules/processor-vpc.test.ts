@@ -6,6 +6,7 @@
  */
 import { Testing } from 'cdktf';
 import { describe, expect, it } from 'vitest';
+import { FAMILIES } from '../handlers/families.js';
 import { orders } from '../handlers/orders/family.js';
 import { payments } from '../handlers/payments/family.js';
 import { addFamilies } from './app.js';
@@ -48,7 +49,7 @@ describe('processors without a VPC (default)', () => {
     const stack = new PipelineStack(Testing.app(), ENVIRONMENTS[name]);
     addFamilies(stack);
     const found = processors(synthJson(stack));
-    expect(found.size).toBe(4);
+    expect(found.size).toBe(FAMILIES.length);
     for (const [fn, p] of found) {
       expect(p.vpc, fn).toBeUndefined();
       expect(ec2Statements(p.statements), fn).toEqual([]);
@@ -61,7 +62,7 @@ describe('processors in a VPC', () => {
     const stack = new PipelineStack(Testing.app(), withVpc(ENVIRONMENTS.staging, VPC));
     addFamilies(stack);
     const found = processors(synthJson(stack));
-    expect(found.size).toBe(4);
+    expect(found.size).toBe(FAMILIES.length);
     for (const [fn, p] of found) {
       expect(p.vpc, fn).toMatchObject({ subnet_ids: VPC.subnetIds, security_group_ids: VPC.securityGroupIds });
       const ec2 = ec2Statements(p.statements);
