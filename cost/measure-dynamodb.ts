@@ -8,7 +8,7 @@
  * `npm run cost -- --measure`; the result is committed as cost/measured.json,
  * the input the estimate uses.
  */
-import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,6 +16,7 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda'
 import { startAlertSink } from '../local/alert-sink.js';
 import { createTable, startDynamo } from '../local/engines/dynamodb.js';
 import { dynamoClient } from '../local/aws.js';
+import { readBody } from '../local/request-body.js';
 import { batches, lambdaContext, toRecords } from '../tools/bench/kinesis-events.js';
 import { createGenerator, FAMILIES } from '../tools/generators/families.js';
 import type { FamilyUnits, MeasuredUnits } from './model.js';
@@ -30,14 +31,6 @@ interface Capacity {
   requests: Record<string, number>;
 }
 
-function readAll(stream: IncomingMessage): Promise<Buffer> {
-  return new Promise((done, fail) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => done(Buffer.concat(chunks)));
-    stream.on('error', fail);
-  });
-}
 
 const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan']);
 
@@ -48,12 +41,12 @@ async function startCapacityProxy(target: string): Promise<{ url: string; capaci
   const server = createServer(async (req, res) => {
     const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? 'unknown';
     capacity.requests[operation] = (capacity.requests[operation] ?? 0) + 1;
-    const body = JSON.parse((await readAll(req)).toString('utf8') || '{}') as Record<string, unknown>;
+    const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as Record<string, unknown>;
     body.ReturnConsumedCapacity = 'TOTAL';
     const text = JSON.stringify(body);
     const headers = { ...req.headers, host: to.host, 'content-length': String(Buffer.byteLength(text)) };
     const forward = httpRequest({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers }, async (upstream) => {
-      const answer = await readAll(upstream);
+      const answer = await readBody(upstream);
       try {
         const parsed = JSON.parse(answer.toString('utf8')) as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> };
         const consumed = [parsed.ConsumedCapacity ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);

@@ -8,10 +8,11 @@
  * partial failure, `FailedEntryCount` > 0) or per request (HTTP 500).
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { freePort, listenLocal } from './ports.js';
+import { readBody } from './request-body.js';
 
 export interface SunkEvent {
   readonly eventId: string;
@@ -77,11 +78,6 @@ export interface AlertSinkOptions {
   readonly entryFault?: EntryFaultHook;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 function describe(event: SunkEvent): string {
   const d = (event.detail ?? {}) as Record<string, unknown>;
@@ -127,7 +123,7 @@ export async function startAlertSink(options: AlertSinkOptions = {}): Promise<Al
 
   const server: Server = createServer((req, res) => {
     void (async () => {
-      const body = await readBody(req);
+      const body = (await readBody(req)).toString('utf8');
       const target = String(req.headers['x-amz-target'] ?? '');
       const reply = (status: number, payload: string) => {
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { freePort, listenLocal } from './ports.js';
+import { readBody } from './request-body.js';
 import {
   accessDeniedResponse,
   accessKeyIdOf,
@@ -65,11 +66,6 @@ export const THROTTLED: ErrorResponse = {
   }),
 };
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** The refusal IAM would give this request, if any. */
 async function decide(access: TableAccessOptions, req: IncomingMessage, body: Buffer): Promise<ErrorResponse | undefined> {

@@ -5,19 +5,14 @@
  * A rule that fails here would fail a deploy, or worse, deploy something that
  * does not work (issue 9).
  */
-import { Testing } from 'cdktf';
 import { FAMILIES } from '../handlers/families.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from './app.js';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, UNRESERVED_CONCURRENCY_MINIMUM, requiredAccountConcurrency, type EnvironmentName } from './environments.js';
-import type { PipelineStack } from './pipeline-stack.js';
-import { policyDoc, resources, synthJson, type Block, type TfJson } from '../test/support/synthesized.js';
+import { policyDoc, resources, synthesizeApp, type Block, type TfJson } from '../test/support/synthesized.js';
 
-const tf = {} as Record<EnvironmentName, TfJson>;
-let stacks: PipelineStack[];
+let tf: Record<EnvironmentName, TfJson>;
 beforeAll(() => {
-  stacks = buildApp(Testing.app());
-  for (const stack of stacks) tf[stack.environment.name] = synthJson(stack);
+  ({ tf } = synthesizeApp());
 });
 
 const statements = (t: TfJson, reference: string): Block[] => policyDoc(t, reference).statement as Block[];

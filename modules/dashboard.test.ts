@@ -13,15 +13,12 @@ import { MAX_ALARMS_PER_WIDGET, MAX_WIDGETS, OUTCOME_METRICS, dashboardBody, typ
 import { FAILURE_METRIC_FILTER, failureBucketPrefix } from './failure-destination.js';
 import { ENVIRONMENT_NAMES, ENVIRONMENTS, type EnvironmentName } from './environments.js';
 import { EventFamily } from './event-family.js';
-import type { PipelineStack } from './pipeline-stack.js';
-import { one, ref, resources, synthJson, type TfJson } from '../test/support/synthesized.js';
+import { one, ref, resources, synthesizeApp, synthJson, type TfJson } from '../test/support/synthesized.js';
 
-const tf = {} as Record<EnvironmentName, TfJson>;
-let stacks: PipelineStack[];
+let tf: Record<EnvironmentName, TfJson>;
 
 beforeAll(() => {
-  stacks = buildApp(Testing.app());
-  for (const stack of stacks) tf[stack.environment.name] = synthJson(stack);
+  ({ tf } = synthesizeApp());
 });
 
 function body(env: EnvironmentName): { widgets: Widget[] } {

@@ -11,7 +11,7 @@ import * as dynamodb from '@aws-sdk/client-dynamodb';
 import { unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FAMILIES } from '../handlers/families.js';
-import { addFamilies, buildApp } from './app.js';
+import { addFamilies } from './app.js';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, accountSettingsOwners, type EnvironmentName } from './environments.js';
 import { ApiGatewayIntegration } from '@cdktf/provider-aws/lib/api-gateway-integration/index.js';
 import { ApiGatewayGatewayResponse } from '@cdktf/provider-aws/lib/api-gateway-gateway-response/index.js';
@@ -23,16 +23,15 @@ import { ApiGatewayMethodResponse } from '@cdktf/provider-aws/lib/api-gateway-me
 import { fromTfLiteral } from './iam.js';
 import { eventModel } from './models.js';
 import { PipelineStack } from './pipeline-stack.js';
-import { named, one, policyDoc, ref, resources, synthJson, type Block, type TfJson } from '../test/support/synthesized.js';
+import { named, one, policyDoc, ref, resources, synthesizeApp, synthJson, type Block, type TfJson } from '../test/support/synthesized.js';
 import { userActivity } from '../handlers/user_activity/family.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const tf = {} as Record<EnvironmentName, TfJson>;
+let tf: Record<EnvironmentName, TfJson>;
 let stacks: PipelineStack[];
 
 beforeAll(() => {
-  stacks = buildApp(Testing.app());
-  for (const stack of stacks) tf[stack.environment.name] = synthJson(stack);
+  ({ stacks, tf } = synthesizeApp());
 });
 
 const statementsOf = (t: TfJson, reference: string): Block[] => policyDoc(t, reference).statement as Block[];

@@ -23,18 +23,17 @@ import { orders } from '../handlers/orders/family.js';
 import { payments } from '../handlers/payments/family.js';
 import { tutoring } from '../handlers/tutoring/family.js';
 import { userActivity } from '../handlers/user_activity/family.js';
-import { buildApp } from './app.js';
 import { MALFORMED_NOTICE_PATHS, MALFORMED_NOTICE_TEMPLATE } from './alert-routing.js';
 import { ENVIRONMENTS, ENVIRONMENT_NAMES, type EnvironmentName } from './environments.js';
 import { EventFamily } from './event-family.js';
 import { DEFAULT_FAILURE_RETENTION_DAYS, FAILURE_OBJECT_PREFIX, failureBucketPrefix } from './failure-destination.js';
 import { fromTfLiteral } from './iam.js';
 import { PipelineStack } from './pipeline-stack.js';
-import { keyByAlias, named, one, policyDoc, ref, resources, synthJson, type Block, type TfJson } from '../test/support/synthesized.js';
+import { keyByAlias, named, one, policyDoc, ref, resources, synthesizeApp, synthJson, type Block, type TfJson } from '../test/support/synthesized.js';
 
-const tf = {} as Record<EnvironmentName, TfJson>;
+let tf: Record<EnvironmentName, TfJson>;
 beforeAll(() => {
-  for (const stack of buildApp(Testing.app())) tf[stack.environment.name] = synthJson(stack);
+  ({ tf } = synthesizeApp());
 });
 
 const failureBucket = (t: TfJson, name: string) => one(t, 'aws_s3_bucket', (b) => b.bucket_prefix === failureBucketPrefix(name));

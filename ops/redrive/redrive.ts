@@ -163,7 +163,10 @@ export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
       let items: Array<{ pk: string; sk: string }> = [];
       try {
         if (decoded.ok && options.route) {
-          items = options.route(decoded.event, { ...context, eventTime: decoded.eventTime, envelope: decoded.envelope }).map((e) => keyed(family.name, e)).map(({ pk, sk }) => ({ pk, sk }));
+          items = options.route(decoded.event, { ...context, eventTime: decoded.eventTime, envelope: decoded.envelope }).map((effect) => {
+            const { pk, sk } = keyed(family.name, effect);
+            return { pk, sk };
+          });
         }
       } catch {
         // The very records that reach the destination may be the ones the route throws on (a bug): the processor will say.

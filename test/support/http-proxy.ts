@@ -4,8 +4,9 @@
  * the way a DynamoDB outage looks to the SDK. It works for the bundled
  * handlers too, since they only see an endpoint URL. Test-only.
  */
-import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from '../../local/request-body.js';
 
 export interface ProxiedRequest {
   /** Operation from X-Amz-Target, e.g. `PutItem`. */
@@ -26,21 +27,13 @@ export interface CountingProxy {
   close(): Promise<void>;
 }
 
-function read(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   const counts: Record<string, number> = {};
   let fault: ((request: ProxiedRequest) => Fault | undefined) | undefined;
   const to = new URL(target);
   const server = createServer(async (req, res) => {
-    const body = await read(req);
+    const body = await readBody(req);
     const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? 'unknown';
     counts[operation] = (counts[operation] ?? 0) + 1;
     let parsed: unknown;

@@ -20,18 +20,11 @@ import { createGenerator } from '../generators/families.js';
 import { sleep } from '../generators/sender.js';
 import { CREDENTIALS } from './engines.js';
 import { PERSIST_INTERVAL_MS as LOCAL_MODE_PERSIST_INTERVAL_MS } from '../../local/engines/kinesis.js';
+import { freePort } from '../../local/ports.js';
 import { partitionKeyOf } from './kinesis-events.js';
 import type { PartResult, Row } from './report.js';
 
 const require = createRequire(import.meta.url);
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** How often the engine rewrites its data file; `undefined`: never. */
 type PersistInterval = number | undefined;
